@@ -1,0 +1,20 @@
+"""cadence: is our sprint cadence giving us fast feedback, honest timeboxes and steady learnings?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cadence.config import Config, load_config
+from cadence.warehouse.api import Warehouse, open_warehouse as open  # noqa: A001 - the documented name
+
+__version__ = "0.1.0"
+__all__ = ["open", "Warehouse", "Config", "load_config", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # Charts pull in Altair; load them only when asked for.
+    if name == "charts":
+        import importlib
+
+        return importlib.import_module("cadence.charts")
+    raise AttributeError(name)

@@ -1,0 +1,186 @@
+"""One HTTP client for every source: retries, rate limits, and secrets kept out of errors.
+
+Sources build on ``Http``: it honours ``Retry-After`` and rate-limit reset headers on 429 and
+403-rate-limit answers, retries transient 5xx and dropped connections with exponential backoff,
+bounds every request with a timeout, and counts requests so that syncs can report them.
+No message it raises contains a header value, so a token cannot leak through it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import httpx
+
+from cadence.errors import SourceError
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class HttpError(SourceError):
+    """A request failed for good. ``status`` is the HTTP status, or None for a network failure."""
+
+    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 6
+    backoff_s: float = 0.5
+    max_wait_s: float = 60.0
+    timeout_s: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    retries: int = 0
+    waited_s: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, retry: bool = False) -> None:
+        with self.lock:
+            self.requests += 1
+            self.retries += int(retry)
+
+
+def retry_after_s(response: httpx.Response, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait, from Retry-After or a rate-limit reset header."""
+    value = response.headers.get("Retry-After")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value)
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - (now or time.time()))
+    # GitHub and Jira both send an epoch-seconds reset when the quota is exhausted.
+    if response.headers.get("X-RateLimit-Remaining") == "0":
+        reset = response.headers.get("X-RateLimit-Reset")
+        if reset and reset.isdigit():
+            return max(0.0, int(reset) - (now or time.time()))
+    return None
+
+
+def _is_rate_limited(response: httpx.Response) -> bool:
+    if response.status_code == 429:
+        return True
+    # GitHub answers secondary rate limits with 403 and Retry-After or an exhausted quota.
+    return response.status_code == 403 and (
+        "Retry-After" in response.headers or response.headers.get("X-RateLimit-Remaining") == "0"
+    )
+
+
+class Http:
+    """A thread-safe client bound to one base URL, with retries and request counting."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str] | None = None,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        policy: RetryPolicy | None = None,
+        max_connections: int = 8,
+    ) -> None:
+        self.policy = policy or RetryPolicy()
+        self.stats = Stats()
+        self.base_url = base_url.rstrip("/")
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            headers=headers or {},
+            auth=auth,
+            timeout=httpx.Timeout(self.policy.timeout_s),
+            limits=httpx.Limits(max_connections=max_connections),
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "Http":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request, retrying what is transient; return the final successful response.
+
+        Raises ``HttpError`` for a 4xx (other than rate limits), or when retries run out.
+        """
+        policy = self.policy
+        for attempt in range(policy.attempts):
+            self.stats.count(retry=attempt > 0)
+            try:
+                response = self._client.request(method, path, **kwargs)
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                problem, response = f"{type(exc).__name__}", None
+            else:
+                if response.status_code < 400:
+                    return response
+                if response.status_code not in RETRY_STATUSES and not _is_rate_limited(response):
+                    raise HttpError(
+                        f"{method} {path} answered {response.status_code}: {_error_text(response)}",
+                        status=response.status_code,
+                        body=_json_or_none(response),
+                    )
+                problem = f"HTTP {response.status_code}"
+            if attempt == policy.attempts - 1:
+                break
+            wait = retry_after_s(response) if response is not None else None
+            if wait is None:
+                wait = policy.backoff_s * (2**attempt) * (0.5 + random.random())
+            wait = min(wait, policy.max_wait_s)
+            log.info("%s %s: %s, retrying in %.1fs", method, path, problem, wait)
+            with self.stats.lock:
+                self.stats.waited_s += wait
+            policy.sleep(wait)
+        raise HttpError(
+            f"{method} {self.base_url}{path} failed after {policy.attempts} attempts ({problem})",
+            status=response.status_code if response is not None else None,
+        )
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        return _json(self.request("GET", path, **kwargs), path)
+
+    def post_json(self, path: str, body: Any, **kwargs: Any) -> Any:
+        return _json(self.request("POST", path, json=body, **kwargs), path)
+
+
+def _json(response: httpx.Response, path: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise HttpError(f"{path} answered with something that is not JSON", status=response.status_code) from None
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The server's own error message, short and on one line (Jira's errorMessages, GitHub's message)."""
+    body = _json_or_none(response)
+    parts: list[str] = []
+    if isinstance(body, dict):
+        parts += [str(m) for m in body.get("errorMessages") or []]
+        parts += [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()] if isinstance(body.get("errors"), dict) else []
+        if body.get("message"):
+            parts.append(str(body["message"]))
+    text = "; ".join(parts) or response.reason_phrase or "no details"
+    return " ".join(text.split())[:300]

@@ -1,0 +1,136 @@
+"""Opening the DuckDB file: locks, migrations and version checks.
+
+DuckDB lets one process write a file, and a read-only process holds a shared lock that keeps
+writers out. So cadence never holds a connection longer than one unit of work: readers open
+per call and writers per batch, and both wait a bounded time for the other to finish. A user
+who still meets a lock gets a message that says what to do, never a DuckDB traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from cadence.errors import WarehouseError
+from cadence.warehouse.schema import MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DB = "cadence.duckdb"
+
+
+def default_db_path() -> Path:
+    """``$CADENCE_DB``, else ``./cadence.duckdb``."""
+    return Path(os.environ.get("CADENCE_DB") or DEFAULT_DB)
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
+
+
+def _lock_message(path: Path, exc: Exception) -> str:
+    pid = re.search(r"PID (\d+)", str(exc))
+    holder = f"process {pid.group(1)}" if pid else "another process"
+    return (
+        f"{path} is in use by {holder} (a sync or an open notebook); "
+        "wait for it to finish, or close the other connection, then try again"
+    )
+
+
+def _raw_connect(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc):
+                raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+            if time.monotonic() >= deadline:
+                raise WarehouseError(_lock_message(path, exc)) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply every migration newer than the file, each in its own transaction; return their names."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)"
+    )
+    current = schema_version(con)
+    applied = []
+    for migration in sorted(MIGRATIONS, key=lambda m: m.version):
+        if migration.version <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            migration.apply(con)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, now())",
+                [migration.version, migration.name],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        log.info("applied migration %s %s", migration.version, migration.name)
+        applied.append(migration.name)
+    return applied
+
+
+def _check_version(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+    version = schema_version(con)
+    if version > SCHEMA_VERSION:
+        raise WarehouseError(
+            f"{path} was written by a newer cadence (schema {version}, this one knows {SCHEMA_VERSION}); "
+            "upgrade cadence to read it"
+        )
+    if read_only and version < SCHEMA_VERSION:
+        raise WarehouseError(
+            f"{path} has schema {version} and this cadence needs {SCHEMA_VERSION}; "
+            "run any write command once (for example `cadence import` or `cadence sync`) to upgrade it"
+        )
+
+
+@contextmanager
+def connect(
+    path: str | os.PathLike, read_only: bool = True, wait_s: float | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse, migrated when writable, closed on exit.
+
+    Waits up to ``wait_s`` seconds (default 10 to read, 120 to write) for another process's lock.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseError(
+            f"no warehouse at {path}; run `cadence demo`, `cadence import` or `cadence sync` first"
+        )
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = _raw_connect(path, read_only, wait_s if wait_s is not None else (10.0 if read_only else 120.0))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        _check_version(con, path, read_only)
+        if not read_only:
+            migrate(con)
+        yield con
+    finally:
+        con.close()

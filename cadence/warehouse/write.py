@@ -1,0 +1,135 @@
+"""Saving records: upserts on natural keys, with the sync cursor in the same transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+import duckdb
+import pandas as pd
+
+from cadence.records import Batch
+
+# Natural keys of every table that records are saved to.
+KEYS: dict[str, tuple[str, ...]] = {
+    "teams": ("team",),
+    "sprints": ("sprint_key",),
+    "items": ("source", "key"),
+    "events": ("source", "event_id"),
+    "statuses": ("source", "status_id"),
+    "snapshots": ("sprint_key", "key", "seen_at"),
+    "raw": ("source", "entity", "entity_id"),
+    "data_quality": ("source", "entity", "entity_id", "problem"),
+}
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a sync of one source and scope got to; saved with the rows it covers."""
+
+    source: str
+    scope: str
+    value: str | None
+    details: Mapping[str, Any] | None = None
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return dict(rows)
+
+
+def _cell_json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=str, ensure_ascii=False)
+
+
+def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert or replace ``rows`` into ``table`` by its natural key; return how many were given."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    types = _columns(con, table)
+    frame = pd.DataFrame.from_records(rows)
+    unknown = set(frame.columns) - set(types)
+    if unknown:
+        raise ValueError(f"{table} has no column(s) {sorted(unknown)}")
+    for column in frame.columns:
+        dtype = types[column]
+        if dtype.startswith("TIMESTAMP"):
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        elif dtype.endswith("[]") or dtype == "JSON":
+            frame[column] = frame[column].map(_cell_json)
+        elif dtype == "DATE":
+            frame[column] = frame[column].map(lambda v: None if v is None else str(v)[:10])
+    frame = frame.drop_duplicates(subset=list(KEYS[table]), keep="last")
+    selects = []
+    for column in frame.columns:
+        dtype = types[column]
+        if dtype.endswith("[]"):
+            selects.append(f'from_json("{column}", \'["VARCHAR"]\') AS "{column}"')
+        else:
+            selects.append(f'CAST("{column}" AS {dtype}) AS "{column}"')
+    names = ", ".join(f'"{c}"' for c in frame.columns)
+    con.register("_cadence_batch", frame)
+    try:
+        if table == "data_quality":
+            # Keep when a problem was first seen; refresh its detail and last sighting.
+            con.execute(
+                f"INSERT INTO data_quality ({names}, first_seen, last_seen) "
+                f"SELECT {', '.join(selects)}, now(), now() FROM _cadence_batch "
+                "ON CONFLICT DO UPDATE SET detail = excluded.detail, last_seen = excluded.last_seen"
+            )
+        else:
+            con.execute(
+                f"INSERT OR REPLACE INTO {table} ({names}) SELECT {', '.join(selects)} FROM _cadence_batch"
+            )
+    finally:
+        con.unregister("_cadence_batch")
+    return len(frame)
+
+
+def save_cursor(con: duckdb.DuckDBPyConnection, cursor: Cursor) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, now(), ?)",
+        [cursor.source, cursor.scope, cursor.value, _cell_json(dict(cursor.details or {}))],
+    )
+
+
+def save(con: duckdb.DuckDBPyConnection, batch: Batch, cursor: Cursor | None = None) -> dict[str, int]:
+    """Save a batch and, when given, the cursor that covers it, in one transaction.
+
+    Returns how many rows each table received. A failure rolls everything back, so a killed
+    or failed sync resumes from the last cursor with nothing half-written.
+    """
+    counts: dict[str, int] = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table, rows in (
+            ("teams", batch.teams),
+            ("statuses", batch.statuses),
+            ("sprints", batch.sprints),
+            ("items", batch.items),
+            ("events", batch.events),
+            ("snapshots", batch.snapshots),
+            ("raw", batch.raw),
+            ("data_quality", batch.problems),
+        ):
+            counts[table] = upsert(con, table, rows)
+        if cursor is not None:
+            save_cursor(con, cursor)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
+
+
+def load_cursor(con: duckdb.DuckDBPyConnection, source: str, scope: str) -> str | None:
+    row = con.execute(
+        "SELECT cursor FROM sync_state WHERE source = ? AND scope = ?", [source, scope]
+    ).fetchone()
+    return row[0] if row else None
