@@ -72,7 +72,10 @@ def _core_tables(con: duckdb.DuckDBPyConnection) -> None:
             PRIMARY KEY (source, key)
         );
 
-        -- One row per change. kind is one of: status, sprint_added, sprint_removed, assignee,
+        -- One row per change, keyed by (source, event_id). There is no PRIMARY KEY index: DuckDB's
+        -- index made upserts of millions of events 5x slower, so writers replace by key with a
+        -- hash join (write.py, importer.py) instead.
+        -- kind is one of: status, sprint_added, sprint_removed, assignee,
         -- estimate, comment, review, label_added, label_removed, worklog.
         -- See cadence/records.py for what each column holds per kind.
         CREATE TABLE events (
@@ -90,8 +93,7 @@ def _core_tables(con: duckdb.DuckDBPyConnection) -> None:
             to_value       VARCHAR,
             from_category  VARCHAR,
             to_category    VARCHAR,
-            text           VARCHAR,
-            PRIMARY KEY (source, event_id)
+            text           VARCHAR
         );
 
         CREATE TABLE statuses (

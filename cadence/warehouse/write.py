@@ -82,11 +82,18 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Mapping[st
                 f"INSERT INTO data_quality ({names}, first_seen, last_seen) "
                 f"SELECT {', '.join(selects)}, now(), now() FROM _cadence_batch "
                 "ON CONFLICT DO UPDATE SET detail = excluded.detail, last_seen = excluded.last_seen"
+            ).fetchall()
+        elif table == "events":
+            # events has no index (see schema.py): replace by natural key with a hash join.
+            con.execute(
+                "DELETE FROM events USING _cadence_batch b "
+                "WHERE events.source = b.source AND events.event_id = b.event_id"
             )
+            con.execute(f"INSERT INTO events ({names}) SELECT {', '.join(selects)} FROM _cadence_batch").fetchall()
         else:
             con.execute(
                 f"INSERT OR REPLACE INTO {table} ({names}) SELECT {', '.join(selects)} FROM _cadence_batch"
-            )
+            ).fetchall()
     finally:
         con.unregister("_cadence_batch")
     return len(frame)
@@ -96,7 +103,7 @@ def save_cursor(con: duckdb.DuckDBPyConnection, cursor: Cursor) -> None:
     con.execute(
         "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, now(), ?)",
         [cursor.source, cursor.scope, cursor.value, _cell_json(dict(cursor.details or {}))],
-    )
+    ).fetchall()
 
 
 def save(con: duckdb.DuckDBPyConnection, batch: Batch, cursor: Cursor | None = None) -> dict[str, int]:
@@ -131,5 +138,5 @@ def save(con: duckdb.DuckDBPyConnection, batch: Batch, cursor: Cursor | None = N
 def load_cursor(con: duckdb.DuckDBPyConnection, source: str, scope: str) -> str | None:
     row = con.execute(
         "SELECT cursor FROM sync_state WHERE source = ? AND scope = ?", [source, scope]
-    ).fetchone()
-    return row[0] if row else None
+    ).fetchall()
+    return row[0][0] if row else None

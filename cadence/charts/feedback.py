@@ -1,0 +1,79 @@
+"""Feedback-loop charts: Kaplan-Meier curves by cadence, and the observed and review distributions."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from cadence.charts.base import AnyChart, empty_chart, inline, is_empty
+from cadence.charts.theme import cadence_color
+
+_KINDS = ["headline", "observed", "review"]
+
+def feedback_curves(curves: pd.DataFrame) -> AnyChart:
+    """Kaplan-Meier curves: the share of started items still waiting for feedback after t hours.
+
+    ``curves`` is the ``feedback_curves(by="cadence")`` frame; its ``group`` is the cadence.
+    One panel per kind (headline, observed, review); the band is the 95% interval.
+    """
+    title = "Feedback latency by cadence (Kaplan-Meier)"
+    if is_empty(curves, ["t_h", "survival"]):
+        return empty_chart(title, "No started items, so no feedback latency yet.")
+    frame = curves.rename(columns={"group": "cadence"})
+    data = inline(frame, ["cadence", "kind", "t_h", "survival", "ci_low", "ci_high"])
+    tooltip = [
+        alt.Tooltip("cadence:N", title="Cadence"),
+        alt.Tooltip("kind:N", title="Feedback kind"),
+        alt.Tooltip("t_h:Q", title="Hours since start", format=".1f"),
+        alt.Tooltip("survival:Q", title="Still waiting", format=".0%"),
+        alt.Tooltip("ci_low:Q", title="95% CI low", format=".0%"),
+        alt.Tooltip("ci_high:Q", title="95% CI high", format=".0%"),
+    ]
+    x = alt.X("t_h:Q", title="Hours since the item started")
+    base = alt.Chart(data).encode(x=x, color=cadence_color(), tooltip=tooltip)
+    band = base.mark_area(opacity=0.18, interpolate="step-after").encode(y="ci_low:Q", y2="ci_high:Q")
+    line = base.mark_line(interpolate="step-after").encode(
+        y=alt.Y("survival:Q", title="Share still waiting for feedback", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
+    )
+    return (
+        alt.layer(band, line)
+        .properties(width=260, height=220)
+        .facet(column=alt.Column("kind:N", title="Feedback kind", sort=_KINDS))
+        .properties(title=alt.Title(title, subtitle="Items without feedback yet are censored, not dropped. Bands are 95% intervals."))
+    )
+
+def feedback_distribution(feedback: pd.DataFrame) -> AnyChart:
+    """Histogram of observed feedback against review (sprint check-in) latency, coloured by cadence.
+
+    Only items whose feedback arrived are drawn; the censored ones are in the curves.
+    """
+    title = "Feedback latency: observed feedback against the sprint check-in"
+    if is_empty(feedback, ["start"]):
+        return empty_chart(title, "No started items, so no feedback latency yet.")
+    parts = []
+    for kind in ("observed", "review"):
+        part = feedback.loc[feedback[f"{kind}_event"].fillna(False).astype(bool), ["team", "key", "cadence", f"{kind}_h"]]
+        parts.append(part.rename(columns={f"{kind}_h": "hours"}).assign(kind=kind))
+    long = pd.concat(parts, ignore_index=True)
+    if long.empty:
+        return empty_chart(title, "No item has had feedback yet.")
+    data = inline(long, ["cadence", "kind", "hours"])
+    return (
+        alt.Chart(data)
+        .mark_bar(opacity=0.85)
+        .encode(
+            x=alt.X("hours:Q", bin=alt.Bin(maxbins=30), title="Hours from start to feedback"),
+            y=alt.Y("count():Q", title="Items", stack=True),
+            color=cadence_color(),
+            row=alt.Row("kind:N", title="Feedback kind", sort=["observed", "review"]),
+            tooltip=[
+                alt.Tooltip("kind:N", title="Feedback kind"),
+                alt.Tooltip("cadence:N", title="Cadence"),
+                alt.Tooltip("hours:Q", bin=alt.Bin(maxbins=30), title="Hours (bin)"),
+                alt.Tooltip("count():Q", title="Items"),
+            ],
+        )
+        .properties(width=520, height=140, title=alt.Title(title, subtitle="Items whose feedback has arrived; review = the sprint's check-in."))
+    )
+
+__all__ = ["feedback_curves", "feedback_distribution", "CADENCES"]

@@ -1,0 +1,199 @@
+"""Sprints as of a time, and sprint membership rebuilt from the membership events.
+
+Decisions:
+
+- A sprint's **state** is evaluated as of ``as_of``: closed once its completion time has passed
+  (``completed_at``, or its planned end when the source says closed without a date), active once
+  started (and not stored as future), else future. Future sprints have no counts (NaN).
+- **Membership** of (item, sprint) at t is the last ``sprint_added``/``sprint_removed`` event at or
+  before t (ties broken by event id). Where a source keeps no history, the first snapshot that saw
+  the item in the sprint counts as its entry.
+- ``committed`` = in at start; ``added`` = entered in (start, completion] and not committed;
+  ``removed`` = committed or added and not in at completion; ``completed``/``carried_over`` split
+  those in at completion by status category at completion. So
+  committed + added - removed = completed + carried_over always holds.
+- **Points** are the last ``story_points`` estimate at or before the moment (else the value
+  before the first change, else the item's current points): at start for committed, at entry for
+  added, at completion for removed, completed and carried over.
+- **Carry count**: closed sprints whose completion found the item in the sprint and not done.
+- **Sprint at a time** (for an item's start, a learning, a timebox expiry): the sprint holding the
+  item at that time whose window contains it, else the item's team's sprint whose window
+  [start, completion) contains it (the active sprint's window runs to its planned end or as_of).
+"""
+
+from __future__ import annotations
+
+from cadence.metrics.sql import Context, hours
+
+
+def sprints_as_of(ctx: Context) -> str:
+    a = ctx.as_of_sql
+    return f"""
+    WITH s AS (
+        SELECT *, coalesce(actual_start, planned_start) AS start,
+               coalesce(completed_at, CASE WHEN state = 'closed' THEN planned_end END) AS completion_time,
+               (epoch(planned_end) - epoch(planned_start)) / 86400.0 AS length_days
+        FROM sprints
+    ),
+    f AS (
+        SELECT *, completion_time IS NOT NULL AND completion_time <= {a} AND start IS NOT NULL AS closed,
+               start IS NOT NULL AND start <= {a} AND state IS DISTINCT FROM 'future' AS started
+        FROM s
+    ),
+    g AS (
+        SELECT *,
+            CASE WHEN closed THEN 'closed' WHEN started THEN 'active' ELSE 'future' END AS state_as_of,
+            CASE WHEN closed THEN completion_time WHEN started THEN {a} END AS completion,
+            CASE WHEN closed THEN (epoch(completion_time) - epoch(start)) / 86400.0 END AS actual_length_days,
+            CASE WHEN round(length_days / 7) IN (1, 2, 3) THEN round(length_days / 7)::INTEGER END
+                AS cadence_weeks
+        FROM f
+    )
+    SELECT sprint_key, source, team, sprint_id, name AS sprint_name, state_as_of AS state, goal,
+           planned_start, planned_end, actual_start, completed_at, start, planned_end AS "end",
+           completion, length_days, cadence_weeks,
+           CASE WHEN cadence_weeks IS NULL THEN 'other' ELSE cadence_weeks || 'w' END AS cadence,
+           actual_length_days,
+           coalesce(closed AND actual_length_days IS NOT NULL AND length_days IS NOT NULL AND (
+               round(actual_length_days / 7) <> round(length_days / 7)
+               OR abs(actual_length_days - length_days) > 1), FALSE) AS length_mismatch,
+           CASE WHEN closed THEN {hours('completed_at', 'planned_end')} END AS late_close_h,
+           coalesce(CASE WHEN length_days > 0 THEN length_days END, actual_length_days) / 7.0 AS weeks,
+           CASE WHEN closed THEN completion
+                WHEN started THEN greatest(coalesce(planned_end, {a}), {a}) END AS window_end
+    FROM g
+    """
+
+
+def member_events(ctx: Context) -> str:
+    a = ctx.as_of_sql
+    return f"""
+    WITH ev AS (
+        SELECT source, key, CASE kind WHEN 'sprint_added' THEN to_id ELSE from_id END AS sprint_key,
+               occurred_at, event_id, kind = 'sprint_added' AS is_in
+        FROM events WHERE kind IN ('sprint_added', 'sprint_removed') AND occurred_at <= {a}
+    ),
+    snap AS (
+        SELECT sn.source, sn.key, sn.sprint_key, min(sn.seen_at) AS occurred_at, 'snapshot' AS event_id,
+               TRUE AS is_in
+        FROM snapshots sn
+        WHERE sn.seen_at <= {a} AND NOT EXISTS (
+            SELECT 1 FROM ev WHERE ev.source = sn.source AND ev.key = sn.key AND ev.sprint_key = sn.sprint_key)
+        GROUP BY ALL
+    ),
+    alle AS (SELECT * FROM ev WHERE sprint_key IS NOT NULL UNION ALL SELECT * FROM snap),
+    o AS (
+        SELECT *, row_number() OVER w AS seq, lag(is_in) OVER w AS prev_in, lead(occurred_at) OVER w AS next_at
+        FROM alle WINDOW w AS (PARTITION BY source, key, sprint_key ORDER BY occurred_at, event_id)
+    )
+    SELECT * FROM o
+    """
+
+
+def membership(ctx: Context) -> str:
+    """One row per (item, started sprint) the item was ever in, with its report flags."""
+    ev = ctx.ensure("member_ev", member_events)
+    sp = ctx.ensure("sprints", sprints_as_of)
+    status = ctx.ensure("status", _status)
+    est = ctx.ensure("points", points_events)
+    return f"""
+    WITH m AS (
+        SELECT e.source, e.key, e.sprint_key, sp.start, sp.completion, sp.state,
+            coalesce(arg_max(e.is_in, e.seq) FILTER (WHERE e.occurred_at <= sp.start), FALSE) AS committed,
+            coalesce(arg_max(e.is_in, e.seq) FILTER (WHERE e.occurred_at <= sp.completion), FALSE) AS at_completion,
+            min(e.occurred_at) FILTER (WHERE e.is_in AND e.prev_in IS NOT TRUE
+                AND e.occurred_at > sp.start AND e.occurred_at <= sp.completion) AS entered_at
+        FROM {ev} e JOIN {sp} sp USING (sprint_key)
+        WHERE sp.completion IS NOT NULL
+        GROUP BY ALL
+    ),
+    f AS (
+        SELECT *, NOT committed AND entered_at IS NOT NULL AS added,
+               (committed OR entered_at IS NOT NULL) AND NOT at_completion AS removed
+        FROM m WHERE committed OR entered_at IS NOT NULL OR at_completion
+    ),
+    d AS (
+        SELECT f.*, coalesce(s.category = 'done', FALSE) AS done_at_completion
+        FROM f ASOF LEFT JOIN {status} s
+            ON f.source = s.source AND f.key = s.key AND f.completion >= s.occurred_at
+    ),
+    p_start AS (
+        SELECT d.source, d.key, d.sprint_key, p.points AS points_at_start
+        FROM d ASOF LEFT JOIN {est} p ON d.source = p.source AND d.key = p.key AND d.start >= p.occurred_at
+    ),
+    p_end AS (
+        SELECT d.source, d.key, d.sprint_key, p.points AS points_at_completion
+        FROM d ASOF LEFT JOIN {est} p ON d.source = p.source AND d.key = p.key AND d.completion >= p.occurred_at
+    ),
+    p_added AS (
+        SELECT d.source, d.key, d.sprint_key, p.points AS points_at_entry
+        FROM d ASOF LEFT JOIN {est} p ON d.source = p.source AND d.key = p.key AND d.entered_at >= p.occurred_at
+        WHERE d.entered_at IS NOT NULL
+    )
+    SELECT d.*, coalesce(ps.points_at_start, b.points_before) AS points_at_start,
+           coalesce(pe.points_at_completion, b.points_before) AS points_at_completion,
+           coalesce(pa.points_at_entry, b.points_before) AS points_at_entry
+    FROM d
+    LEFT JOIN p_start ps USING (source, key, sprint_key)
+    LEFT JOIN p_end pe USING (source, key, sprint_key)
+    LEFT JOIN p_added pa USING (source, key, sprint_key)
+    LEFT JOIN _cad_points_before b USING (source, key)
+    """
+
+
+def _status(ctx: Context) -> str:
+    from cadence.metrics.timing import status_events
+
+    return status_events(ctx)
+
+
+def points_events(ctx: Context) -> str:
+    """Story-point changes, and (as a side table) each item's points before its first change."""
+    a = ctx.as_of_sql
+    ctx.ensure("points_before", lambda c: f"""
+        WITH ch AS (
+            SELECT source, key, occurred_at, event_id, TRY_CAST(from_value AS DOUBLE) AS before
+            FROM events WHERE kind = 'estimate' AND field = 'story_points'
+        ),
+        firsts AS (SELECT source, key, arg_min(before, (occurred_at, event_id)) AS before FROM ch GROUP BY ALL)
+        SELECT i.source, i.key, CASE WHEN f.key IS NOT NULL THEN f.before ELSE i.story_points END AS points_before
+        FROM items i LEFT JOIN firsts f USING (source, key)
+    """)
+    return f"""
+        SELECT source, key, occurred_at, TRY_CAST(to_value AS DOUBLE) AS points
+        FROM events WHERE kind = 'estimate' AND field = 'story_points' AND occurred_at <= {a}
+    """
+
+
+def carry_counts(ctx: Context) -> str:
+    mem = ctx.ensure("membership", membership)
+    return f"""
+        SELECT source, key, count(*) AS carry_count FROM {mem}
+        WHERE state = 'closed' AND at_completion AND NOT done_at_completion GROUP BY ALL
+    """
+
+
+def sprint_at(ctx: Context, rows: str) -> str:
+    """SQL mapping ``rows`` (columns rid, source, key, team, t) to (rid, sprint_key)."""
+    ev = ctx.ensure("member_ev", member_events)
+    sp = ctx.ensure("sprints", sprints_as_of)
+    team_sp = ctx.ensure("team_sprints", lambda c: f"""
+        SELECT team, sprint_key, start, window_end FROM {sp}
+        WHERE team IS NOT NULL AND start IS NOT NULL AND window_end IS NOT NULL
+    """)
+    return f"""
+    WITH r AS ({rows}),
+    held AS (
+        SELECT r.rid, sp.sprint_key FROM r
+        JOIN {ev} iv ON iv.source = r.source AND iv.key = r.key AND iv.is_in
+            AND iv.occurred_at <= r.t AND (iv.next_at IS NULL OR r.t < iv.next_at)
+        JOIN {sp} sp ON sp.sprint_key = iv.sprint_key AND sp.start <= r.t AND r.t < sp.window_end
+        QUALIFY row_number() OVER (PARTITION BY r.rid ORDER BY sp.start DESC, sp.sprint_key) = 1
+    ),
+    by_team AS (
+        SELECT r.rid, ts.sprint_key FROM r ASOF JOIN {team_sp} ts ON r.team = ts.team AND r.t >= ts.start
+        WHERE r.t < ts.window_end
+    )
+    SELECT r.rid, coalesce(h.sprint_key, b.sprint_key) AS sprint_key
+    FROM r LEFT JOIN held h USING (rid) LEFT JOIN by_team b USING (rid)
+    """

@@ -1,0 +1,82 @@
+"""Small helpers for building the metric SQL: literals, and one evaluation context per call.
+
+The metrics build their intermediate results as ``_cad_*`` TEMP tables on the caller's
+connection (DuckDB allows temp tables on a read-only file) so that each stage is computed once
+per call; ``Context`` drops them again when the call ends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable, Iterable
+
+import duckdb
+import pandas as pd
+
+from cadence.config import Config
+
+
+def lit(value: str | None) -> str:
+    """A SQL string literal (or NULL)."""
+    if value is None:
+        return "NULL"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def lower_list(values: Iterable[str]) -> str:
+    """A SQL list literal of the lower-cased values: ``['spike', 'eda']``."""
+    return "[" + ", ".join(lit(v.lower()) for v in values) + "]::VARCHAR[]"
+
+
+def ts(value: datetime) -> str:
+    """A TIMESTAMPTZ literal for an aware datetime."""
+    return f"TIMESTAMPTZ {lit(pd.Timestamp(value).tz_convert('UTC').isoformat())}"
+
+
+def hours(later: str, earlier: str) -> str:
+    """SQL for ``later - earlier`` in hours (a DOUBLE)."""
+    return f"((epoch({later}) - epoch({earlier})) / 3600.0)"
+
+
+def utc_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Convert every tz-aware column to UTC (the caller's connection may use another zone)."""
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) != "UTC":
+            frame[column] = frame[column].dt.tz_convert("UTC")
+    return frame
+
+
+class Context:
+    """One metric evaluation: a connection, the as-of time and the configuration.
+
+    Stages (functions that create a ``_cad_<name>`` temp table) run at most once per context.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, as_of: datetime, config: Config) -> None:
+        stamp = pd.Timestamp(as_of)
+        if stamp.tzinfo is None:
+            raise ValueError("as_of must be timezone-aware")
+        self.con = con
+        self.as_of = stamp.tz_convert("UTC").to_pydatetime()
+        self.config = config
+        self.as_of_sql = ts(self.as_of)
+        self._built: list[str] = []
+
+    def __enter__(self) -> "Context":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in reversed(self._built):
+            self.con.execute(f"DROP TABLE IF EXISTS _cad_{name}")
+
+    def ensure(self, name: str, build: Callable[["Context"], str]) -> str:
+        """Create temp table ``_cad_<name>`` from the SELECT that ``build`` returns, once."""
+        table = f"_cad_{name}"
+        if name not in self._built:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {build(self)}")
+            self._built.append(name)
+        return table
+
+    def df(self, sql: str) -> pd.DataFrame:
+        return utc_frame(self.con.execute(sql).df())

@@ -1,0 +1,257 @@
+"""Jira payloads -> cadence records. Pure: no I/O, no clock (``fetched_at`` comes in).
+
+An issue arrives *whole*: the source has already replaced the truncated inline changelog and
+comment list with every page of them. Changelog items become events by field:
+
+- ``status``: from/to status ids, so a renamed status still maps to its category;
+- the Sprint field (found by schema type, see jira_fields): ``from``/``to`` hold comma-separated
+  sprint ids; the set difference gives ``sprint_added`` / ``sprint_removed``. Jira keeps closed
+  sprints in the field, so ``225`` -> ``225, 229`` adds 229 and removes nothing;
+- ``assignee``, ``labels`` (space-separated lists, diffed), the story-point field and
+  ``timeoriginalestimate`` (seconds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from cadence.config import Config
+from cadence.normalize.jira_fields import (
+    Fields,
+    People,
+    category_of,
+    jira_time,
+    number,
+    parse_sprint_field,
+    sprint_ids,
+    text_of,
+)
+from cadence.records import Batch, Event, Item, Problem, Raw, Sprint, Status, Team, sprint_key
+
+SOURCE = "jira"
+
+
+@dataclass(frozen=True)
+class Site:
+    """What normalising needs to know about one Jira site, gathered before issues are read."""
+
+    base_url: str
+    fields: Fields = field(default_factory=Fields)
+    categories: Mapping[str, str] = field(default_factory=dict)  # status id -> category
+    boards: Mapping[str, str] = field(default_factory=dict)  # board id -> board name
+    known_sprints: frozenset[str] = frozenset()  # sprint ids already saved from the Agile API
+    config: Config = field(default_factory=Config)
+    people: People = field(default_factory=People)
+
+    def team_for_board(self, board_id: Any) -> str | None:
+        name = self.boards.get(str(board_id)) if board_id is not None else None
+        return self.config.team_for(f"jira:board:{board_id}", name) if name else None
+
+    def team_for_project(self, project_key: str) -> str:
+        return self.config.team_for(f"jira:project:{project_key}", project_key)
+
+
+def raw(entity: str, entity_id: Any, payload: Any, fetched_at: datetime, people: People) -> Raw:
+    return Raw(source=SOURCE, entity=entity, entity_id=str(entity_id), fetched_at=fetched_at,
+               payload=people.scrub(payload))
+
+
+def problem(entity: str, entity_id: Any, what: str, detail: str | None = None) -> Problem:
+    return Problem(source=SOURCE, entity=entity, entity_id=str(entity_id), problem=what, detail=detail)
+
+
+# -- site-level payloads ------------------------------------------------------------------
+
+def statuses(payload: Iterable[Mapping[str, Any]], config: Config) -> list[Status]:
+    """``/status`` -> Status rows; statusCategory new/indeterminate/done, cadence.toml overrides."""
+    return [
+        Status(source=SOURCE, status_id=str(s["id"]), name=s.get("name"),
+               category=category_of(s, config.statuses))
+        for s in payload if isinstance(s, Mapping) and s.get("id") is not None
+    ]
+
+
+def board_team(board: Mapping[str, Any], config: Config) -> Team:
+    scope = f"jira:board:{board['id']}"
+    return Team(team=config.team_for(scope, str(board.get("name") or scope)), source=SOURCE, scope=scope,
+                synthetic=False)
+
+
+def sprint(payload: Mapping[str, Any], site: Site, board_id: Any = None) -> Sprint:
+    """An Agile API sprint (or one read from an issue's Sprint field) -> Sprint row.
+
+    The origin board decides the team; a sprint seen only on another board keeps that board.
+    """
+    origin = payload.get("originBoardId") or payload.get("boardId") or board_id
+    sprint_id = str(payload["id"])
+    return Sprint(
+        sprint_key=sprint_key(SOURCE, sprint_id),
+        source=SOURCE,
+        sprint_id=sprint_id,
+        team=site.team_for_board(origin),
+        name=payload.get("name"),
+        state=(payload.get("state") or "").lower() or None,
+        goal=payload.get("goal") or None,
+        planned_start=jira_time(payload.get("startDate")),
+        planned_end=jira_time(payload.get("endDate")),
+        actual_start=jira_time(payload.get("activatedDate")),
+        completed_at=jira_time(payload.get("completeDate")),
+        board_id=str(origin) if origin is not None else None,
+    )
+
+
+# -- issues -------------------------------------------------------------------------------
+
+# Every event carries every column, so a page's events form one regular table.
+BLANK_EVENT: Event = Event(**{**dict.fromkeys(Event.__annotations__), "source": SOURCE})  # type: ignore[typeddict-item]
+
+
+def _event(base: Mapping[str, Any], **values: Any) -> Event:
+    return Event(**{**base, **values})  # type: ignore[typeddict-item]
+
+
+def issue_team(issue: Mapping[str, Any], sprints: list[dict[str, Any]], site: Site) -> str:
+    """The board of the issue's latest sprint, when that board is known; else its project."""
+    for entry in reversed(sprints):
+        team = site.team_for_board(entry.get("boardId"))
+        if team:
+            return team
+    project = (issue["fields"].get("project") or {}).get("key") or str(issue["key"]).split("-")[0]
+    return site.team_for_project(project)
+
+
+def item(issue: Mapping[str, Any], sprints: list[dict[str, Any]], site: Site) -> Item:
+    f = issue["fields"]
+    status = f.get("status") or {}
+    status_id = str(status["id"]) if status.get("id") is not None else None
+    category = site.categories.get(status_id) if status_id else None
+    seconds = number(f.get("timeoriginalestimate"))
+    spent = number(f.get("timespent"))
+    return Item(
+        source=SOURCE,
+        key=str(issue["key"]),
+        team=issue_team(issue, sprints, site),
+        type=(f.get("issuetype") or {}).get("name"),
+        summary=f.get("summary"),
+        description=text_of(f.get("description")),
+        url=f"{site.base_url.rstrip('/')}/browse/{issue['key']}",
+        created=jira_time(f["created"]),
+        updated=jira_time(f.get("updated")),
+        resolved=jira_time(f.get("resolutiondate")),
+        status=status.get("name"),
+        status_id=status_id,
+        status_category=category or category_of(status, site.config.statuses),
+        resolution=(f.get("resolution") or {}).get("name"),
+        labels=[str(label) for label in f.get("labels") or []],
+        assignees=[p for p in [site.people.id_of(f.get("assignee"))] if p],
+        original_estimate_h=seconds / 3600 if seconds is not None else None,
+        time_spent_h=spent / 3600 if spent is not None else None,
+        due_date=f.get("duedate"),
+        story_points=number(f.get(site.fields.story_points)) if site.fields.story_points else None,
+    )
+
+
+def _is_field(change: Mapping[str, Any], field_id: str | None, name: str | None) -> bool:
+    # Old Server changelogs carry no fieldId; there the discovered field's name is all we have.
+    if not field_id:
+        return False
+    if change.get("fieldId"):
+        return change["fieldId"] == field_id
+    return name is not None and change.get("field") == name
+
+
+def change_events(key: str, history: Mapping[str, Any], site: Site) -> list[Event]:
+    """The events in one changelog history."""
+    author = history.get("author")
+    base = _event(BLANK_EVENT, key=key, occurred_at=jira_time(history["created"]),
+                  actor=site.people.id_of(author), actor_kind=People.kind_of(author))
+    events: list[Event] = []
+    for index, change in enumerate(history.get("items") or []):
+        prefix = f"{key}:{history['id']}:{index}"
+        fid = change.get("fieldId") or change.get("field")
+        if fid == "status":
+            events.append(_event(
+                base, event_id=f"{prefix}:status", kind="status", field="status",
+                from_id=change.get("from"), to_id=change.get("to"),
+                from_value=change.get("fromString"), to_value=change.get("toString"),
+                from_category=site.categories.get(str(change.get("from"))),
+                to_category=site.categories.get(str(change.get("to"))),
+            ))
+        elif _is_field(change, site.fields.sprint, site.fields.sprint_name):
+            before, after = sprint_ids(change.get("from")), sprint_ids(change.get("to"))
+            events += [_event(base, event_id=f"{prefix}:sprint_added:{s}", kind="sprint_added", field="sprint",
+                             to_id=sprint_key(SOURCE, s)) for s in sorted(after - before)]
+            events += [_event(base, event_id=f"{prefix}:sprint_removed:{s}", kind="sprint_removed",
+                             field="sprint", from_id=sprint_key(SOURCE, s)) for s in sorted(before - after)]
+        elif fid == "assignee":
+            events.append(_event(
+                base, event_id=f"{prefix}:assignee", kind="assignee", field="assignee",
+                from_value=site.people.hide(change.get("from") or change.get("fromString")),
+                to_value=site.people.hide(change.get("to") or change.get("toString")),
+            ))
+        elif fid == "labels":
+            before = set((change.get("fromString") or "").split())
+            after = set((change.get("toString") or "").split())
+            events += [_event(base, event_id=f"{prefix}:label_added:{x}", kind="label_added", field="labels",
+                             to_value=x) for x in sorted(after - before)]
+            events += [_event(base, event_id=f"{prefix}:label_removed:{x}", kind="label_removed",
+                             field="labels", from_value=x) for x in sorted(before - after)]
+        elif _is_field(change, site.fields.story_points, site.fields.names.get(site.fields.story_points or "")):
+            events.append(_estimate(base, prefix, "story_points", change, 1.0))
+        elif fid == "timeoriginalestimate":
+            events.append(_estimate(base, prefix, "original_estimate_h", change, 1 / 3600))
+    return events
+
+
+def _estimate(base: Event, prefix: str, name: str, change: Mapping[str, Any], scale: float) -> Event:
+    def value(raw_value: Any) -> str | None:
+        parsed = number(raw_value)
+        return None if parsed is None else repr(parsed * scale)
+
+    return _event(base, event_id=f"{prefix}:estimate", kind="estimate", field=name,
+                 from_value=value(change.get("fromString") if change.get("from") is None else change.get("from")),
+                 to_value=value(change.get("toString") if change.get("to") is None else change.get("to")))
+
+
+def comment_event(key: str, comment: Mapping[str, Any], site: Site) -> Event:
+    author = comment.get("author")
+    return _event(BLANK_EVENT, event_id=f"{key}:comment:{comment['id']}", key=key,
+                  occurred_at=jira_time(comment["created"]), kind="comment", actor=site.people.id_of(author),
+                  actor_kind=People.kind_of(author), text=text_of(comment.get("body")))
+
+
+def issue(payload: Mapping[str, Any], site: Site) -> Batch:
+    """One whole issue -> its item, events and any sprints known only from its Sprint field.
+
+    Raises KeyError/ValueError/TypeError when the payload is malformed; ``page`` catches those.
+    """
+    key = str(payload["key"])
+    f = payload["fields"]
+    sprint_value = f.get(site.fields.sprint) if site.fields.sprint else None
+    sprints = parse_sprint_field(sprint_value)
+    batch = Batch(items=[item(payload, sprints, site)])
+    for history in (payload.get("changelog") or {}).get("histories") or []:
+        batch.events += change_events(key, history, site)
+    for comment in (f.get("comment") or {}).get("comments") or []:
+        batch.events.append(comment_event(key, comment, site))
+    batch.sprints += [sprint(s, site) for s in sprints if s["id"] not in site.known_sprints]
+    return batch
+
+
+def page(issues: Iterable[Mapping[str, Any]], site: Site, fetched_at: datetime) -> Batch:
+    """A page of whole issues -> one Batch. A malformed issue keeps its raw payload, gets a
+    data-quality row, and is skipped; the rest of the page goes on."""
+    batch = Batch()
+    for payload in issues:
+        entity_id = (payload.get("key") or payload.get("id")) if isinstance(payload, Mapping) else None
+        entity_id = entity_id or "?"
+        batch.raw.append(raw("issue", entity_id, payload, fetched_at, site.people))
+        try:
+            batch.extend(issue(payload, site))
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            batch.problems.append(problem("issue", entity_id, "malformed_issue", f"{type(exc).__name__}: {exc}"[:300]))
+    # An issue's sprint seen on several issues is one row.
+    batch.sprints = list({s["sprint_key"]: s for s in batch.sprints}.values())
+    return batch
