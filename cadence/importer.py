@@ -147,13 +147,13 @@ def _check_sql(default_kind: str | None) -> str:
     default = _quote(default_kind) if default_kind else "NULL"
     return f"""
         CREATE OR REPLACE TEMP TABLE _checked AS
-        SELECT * REPLACE (coalesce(record, {default}) AS record),
-               CASE WHEN NOT valid THEN 'not valid JSON' {' '.join(cases)} END AS error
+        SELECT *, CASE WHEN NOT valid THEN 'not valid JSON' {' '.join(cases)} END AS error
+        FROM (SELECT * REPLACE (coalesce(record, {default}) AS record)
         FROM (SELECT line_no, valid, is_object, unnest(r) FROM (
             SELECT line_no, valid, is_object,
                    CASE WHEN valid AND is_object THEN from_json(line, {_quote(STRUCT)}) END AS r
             FROM (SELECT line_no, line, json_valid(line) AS valid, ltrim(line)[1] = '{{' AS is_object
-                  FROM _lines)))
+                  FROM _lines))))
     """
 
 

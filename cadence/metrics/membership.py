@@ -174,7 +174,7 @@ def carry_counts(ctx: Context) -> str:
 
 
 def sprint_at(ctx: Context, rows: str) -> str:
-    """SQL mapping ``rows`` (columns rid, source, key, team, t) to (rid, sprint_key)."""
+    """SQL adding ``sprint_key`` to ``rows`` (which need unique rid, and source, key, team, t)."""
     ev = ctx.ensure("member_ev", member_events)
     sp = ctx.ensure("sprints", sprints_as_of)
     team_sp = ctx.ensure("team_sprints", lambda c: f"""
@@ -194,6 +194,6 @@ def sprint_at(ctx: Context, rows: str) -> str:
         SELECT r.rid, ts.sprint_key FROM r ASOF JOIN {team_sp} ts ON r.team = ts.team AND r.t >= ts.start
         WHERE r.t < ts.window_end
     )
-    SELECT r.rid, coalesce(h.sprint_key, b.sprint_key) AS sprint_key
+    SELECT r.*, coalesce(h.sprint_key, b.sprint_key) AS sprint_key
     FROM r LEFT JOIN held h USING (rid) LEFT JOIN by_team b USING (rid)
     """

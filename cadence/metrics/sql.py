@@ -62,6 +62,7 @@ class Context:
         self.config = config
         self.as_of_sql = ts(self.as_of)
         self._built: list[str] = []
+        self._registered: list[str] = []
 
     def __enter__(self) -> "Context":
         return self
@@ -69,6 +70,8 @@ class Context:
     def __exit__(self, *exc: object) -> None:
         for name in reversed(self._built):
             self.con.execute(f"DROP TABLE IF EXISTS _cad_{name}")
+        for name in self._registered:
+            self.con.unregister(name)
 
     def ensure(self, name: str, build: Callable[["Context"], str]) -> str:
         """Create temp table ``_cad_<name>`` from the SELECT that ``build`` returns, once."""
@@ -77,6 +80,11 @@ class Context:
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {build(self)}")
             self._built.append(name)
         return table
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        """Make ``frame`` queryable as ``name`` until the context ends."""
+        self.con.register(name, frame)
+        self._registered.append(name)
 
     def df(self, sql: str) -> pd.DataFrame:
         return utc_frame(self.con.execute(sql).df())

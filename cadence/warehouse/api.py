@@ -35,7 +35,9 @@ class Warehouse:
         path: str | os.PathLike | None = None,
         read_only: bool = True,
         config: Config | None = None,
+        lock_wait_s: float | None = None,
     ) -> None:
+        self.lock_wait_s = lock_wait_s
         self.path = Path(path) if path is not None else default_db_path()
         self.read_only = read_only
         self.config = config if config is not None else load_config()
@@ -48,6 +50,7 @@ class Warehouse:
 
     @contextmanager
     def connect(self, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        wait_s = wait_s if wait_s is not None else self.lock_wait_s
         with connect(self.path, read_only=self.read_only, wait_s=wait_s) as con:
             yield con
 
@@ -136,9 +139,12 @@ class Warehouse:
 
 
 def open_warehouse(
-    path: str | os.PathLike | None = None, read_only: bool = True, config: Config | str | Path | None = None
+    path: str | os.PathLike | None = None,
+    read_only: bool = True,
+    config: Config | str | Path | None = None,
+    lock_wait_s: float | None = None,
 ) -> Warehouse:
     """Open a warehouse file (``$CADENCE_DB`` or ``./cadence.duckdb`` by default), read-only by default."""
     if config is not None and not isinstance(config, Config):
         config = load_config(config)
-    return Warehouse(path, read_only=read_only, config=config)
+    return Warehouse(path, read_only=read_only, config=config, lock_wait_s=lock_wait_s)

@@ -19,7 +19,7 @@ from typing import Iterator
 import duckdb
 
 from cadence.errors import WarehouseError
-from cadence.warehouse.schema import MIGRATIONS, SCHEMA_VERSION
+from cadence.warehouse.schema import MIGRATIONS, SCHEMA_VERSION, Migration
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()[0][0]
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+def migrate(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = None) -> list[str]:
     """Apply every migration newer than the file, each in its own transaction; return their names."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
@@ -77,7 +77,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     )
     current = schema_version(con)
     applied = []
-    for migration in sorted(MIGRATIONS, key=lambda m: m.version):
+    for migration in sorted(migrations or MIGRATIONS, key=lambda m: m.version):
         if migration.version <= current:
             continue
         con.execute("BEGIN TRANSACTION")

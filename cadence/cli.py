@@ -1,0 +1,221 @@
+"""The ``cadence`` command: a thin layer over the library.
+
+Errors print one line on stderr. Exit codes: 0 success, 1 a failure the user must act on
+(authentication, a bad argument, an unreachable host), 2 a partial sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typer.exceptions import Abort, Exit, TyperException
+
+from cadence.errors import CadenceError
+
+app = typer.Typer(
+    help="Is our sprint cadence giving us fast feedback, honest timeboxes and steady learnings?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sync_app = typer.Typer(help="Fetch issue history from a source into the warehouse.", no_args_is_help=True)
+app.add_typer(sync_app, name="sync")
+
+DbOption = typer.Option(None, "--db", help="Warehouse file. Default: $CADENCE_DB, else ./cadence.duckdb.")
+AsOfOption = typer.Option(None, "--as-of", help="Compute as of this UTC time (ISO-8601). Default: now.")
+ShowPeople = typer.Option(False, "--show-people", help="Show people's names (hidden by default).")
+
+
+class State:
+    config_path: Optional[Path] = None
+
+
+def _config():
+    from cadence.config import load_config
+
+    return load_config(State.config_path)
+
+
+def _db(db: Optional[Path]) -> Path:
+    from cadence.warehouse import default_db_path
+
+    return db if db is not None else default_db_path()
+
+
+def _progress():
+    from cadence.progress import for_terminal
+
+    return for_terminal()
+
+
+def _open(db: Optional[Path]):
+    from cadence.warehouse import Warehouse
+
+    return Warehouse(_db(db), read_only=True, config=_config())
+
+
+def _say(text: str) -> None:
+    typer.echo(text)
+
+
+@app.callback()
+def _main(
+    config: Optional[Path] = typer.Option(None, "--config", help="Configuration file (default ./cadence.toml)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what is happening."),
+) -> None:
+    State.config_path = config
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("cadence.progress").setLevel(logging.INFO)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("cadence-demo"), "--out", help="Folder for the warehouse, report and slides."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Demo data folder (default: the bundled one)."),
+    as_of: Optional[datetime] = AsOfOption,
+) -> None:
+    """Build a warehouse from the bundled SYNTHETIC demo data, then render the report and slides."""
+    from cadence.demo import run_demo
+
+    result = run_demo(out, data_dir=data, as_of=as_of, config=_config(), progress=_progress())
+    _say(result.describe())
+
+
+@app.command("import")
+def import_(path: Path = typer.Argument(..., help="A .jsonl or .parquet file, or a folder of them."), db: Optional[Path] = DbOption) -> None:
+    """Load the neutral format (docs/neutral-format.md): teams, sprints, statuses, items, events."""
+    from cadence.importer import import_path
+
+    report = import_path(_db(db), path, progress=_progress())
+    for line in report.rejected[:20]:
+        typer.echo(f"rejected {line}", err=True)
+    if report.rejected_count > 20:
+        typer.echo(f"... and {report.rejected_count - 20} more rejected rows (see the data-quality table)", err=True)
+    _say(report.summary())
+
+
+@sync_app.command("jira")
+def sync_jira(
+    url: str = typer.Option(..., "--url", help="The Jira site, e.g. https://example.atlassian.net"),
+    project: List[str] = typer.Option([], "--project", help="Project key; repeat for several."),
+    jql: Optional[str] = typer.Option(None, "--jql", help="A JQL filter instead of --project."),
+    board: List[int] = typer.Option([], "--board", help="Board id whose sprints to fetch; repeat for several."),
+    db: Optional[Path] = DbOption,
+    full: bool = typer.Option(False, "--full", help="Fetch everything again, not only what changed."),
+) -> None:
+    """Sync issues, changelogs, comments, boards and sprints from Jira.
+
+    Credentials come from the environment only: JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or JIRA_PAT
+    (Server and Data Center).
+    """
+    from cadence.sync.jira import sync_jira as run
+
+    if bool(project) == bool(jql):
+        raise CadenceError("give either --project (one or more) or --jql, not both or neither")
+    _finish(run(_db(db), url, list(project), jql, list(board), full, _config(), progress=_progress()))
+
+
+@sync_app.command("github")
+def sync_github(
+    repo: List[str] = typer.Option([], "--repo", help="OWNER/NAME; repeat for several."),
+    project: List[str] = typer.Option([], "--project", help="Projects v2 as OWNER/NUMBER; repeat for several."),
+    api_url: str = typer.Option("https://api.github.com", "--api-url", help="API root (GitHub Enterprise: https://HOST/api/v3)."),
+    db: Optional[Path] = DbOption,
+    full: bool = typer.Option(False, "--full", help="Fetch everything again, not only what changed."),
+) -> None:
+    """Sync issues, pull requests, timelines, iterations and milestones from GitHub (token: GITHUB_TOKEN)."""
+    from cadence.sync.github import sync_github as run
+
+    if not repo and not project:
+        raise CadenceError("give at least one --repo OWNER/NAME or --project OWNER/NUMBER")
+    _finish(run(_db(db), list(repo), list(project), api_url, full, _config(), progress=_progress()))
+
+
+def _finish(report) -> None:
+    _say(report.summary())
+    if report.partial:
+        from cadence.errors import PartialSync
+
+        raise PartialSync(f"partial sync: {report.errors[0]}; re-run to resume")
+
+
+@app.command()
+def metrics(
+    db: Optional[Path] = DbOption,
+    by: str = typer.Option("sprint", "--by", help="sprint, week or cadence."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    as_of: Optional[datetime] = AsOfOption,
+) -> None:
+    """Print the metrics table: one row per sprint, per team and week, or per metric and cadence."""
+    from cadence.output import format_frame
+
+    if by not in ("sprint", "week", "cadence"):
+        raise CadenceError(f"--by must be sprint, week or cadence, not {by!r}")
+    if fmt not in ("table", "csv", "json"):
+        raise CadenceError(f"--format must be table, csv or json, not {fmt!r}")
+    frame = _open(db).metrics(by=by, as_of=as_of)
+    sys.stdout.write(format_frame(frame, fmt))
+
+
+@app.command()
+def report(
+    db: Optional[Path] = DbOption,
+    out: Path = typer.Option(Path("cadence-report"), "--out", help="Output folder."),
+    as_of: Optional[datetime] = AsOfOption,
+    show_people: bool = ShowPeople,
+) -> None:
+    """Render the nightly report: one self-contained HTML file that works offline."""
+    from cadence.report import build_report
+
+    path = build_report(_open(db), out, as_of=as_of, show_people=show_people)
+    _say(f"report: {path}")
+
+
+@app.command()
+def slides(
+    db: Optional[Path] = DbOption,
+    team: Optional[str] = typer.Option(None, "--team", help="Team name (default: the first team)."),
+    sprint: str = typer.Option("latest", "--sprint", help="'latest' completed sprint, or a sprint id."),
+    out: Path = typer.Option(Path("cadence-slides"), "--out", help="Output folder."),
+    fmt: str = typer.Option("pptx", "--format", help="pptx or revealjs (revealjs needs Quarto)."),
+    as_of: Optional[datetime] = AsOfOption,
+    show_people: bool = ShowPeople,
+) -> None:
+    """Make the retro deck for one team's sprint."""
+    from cadence.report import build_slides
+
+    if fmt not in ("pptx", "revealjs"):
+        raise CadenceError(f"--format must be pptx or revealjs, not {fmt!r}")
+    path = build_slides(_open(db), out, team=team, sprint=sprint, fmt=fmt, as_of=as_of, show_people=show_people)
+    _say(f"slides: {path}")
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: run the app and turn every failure into one line on stderr and an exit code."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="cadence", standalone_mode=False)
+    except CadenceError as exc:
+        typer.echo(f"cadence: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except Exit as exc:
+        sys.exit(exc.exit_code)
+    except Abort:
+        typer.echo("cadence: interrupted", err=True)
+        sys.exit(1)
+    except TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.exit(0)  # help was shown
+        # click (vendored by typer) exits 2 on usage errors; 2 means "partial sync" here, so bad arguments exit 1.
+        typer.echo(f"cadence: {exc.format_message()} (see cadence --help)", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,87 @@
+"""Learnings: finished items of learning kinds, and marker lines in descriptions and comments.
+
+Decisions:
+
+- A **marker line** starts (after blanks, list bullets, quote marks or emphasis: ``- **Finding:**``)
+  with one of ``config.learning_markers`` and a colon, case-insensitively, and has text after it.
+  Its time is the comment's time; for a description line, the item's finish, else its creation.
+- An **item learning** is a finished item whose type or a label is a learning kind
+  (case-insensitive) and whose resolution is not one of ``config.dropped_resolutions``. Its text is
+  the summary and its time the finish. An item with marker lines counts its lines, not itself.
+- A learning belongs to the sprint holding its item at its time (else the team's sprint whose
+  window contains it) and to the ISO week containing it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from cadence.metrics.membership import sprint_at, sprints_as_of
+from cadence.metrics.sql import Context, lit, lower_list
+from cadence.metrics.timing import item_timing
+
+
+def _patterns(markers: tuple[str, ...]) -> tuple[str, str, str]:
+    names = "|".join(re.escape(m) for m in markers) or "(?!)"
+    line = rf"(?i)^[\s>*_#-]*({names})[*_]*\s*:[*_]*\s*(.*?)\s*$"
+    prefilter = rf"(?i)({names})[*_]*\s*:"
+    canonical = " ".join(f"WHEN {lit(m.lower())} THEN {lit(m)}" for m in markers)
+    return line, prefilter, f"CASE lower(marker) {canonical} END" if markers else "marker"
+
+
+def all_learnings(ctx: Context) -> str:
+    timing = ctx.ensure("timing", item_timing)
+    cfg, a = ctx.config, ctx.as_of_sql
+    line_re, prefilter, canonical = _patterns(cfg.learning_markers)
+    ctx.ensure("learn_rows", lambda c: f"""
+    WITH texts AS (
+        SELECT source, key, description AS text, coalesce(finish, created) AS at, '' AS event_id FROM {timing}
+        WHERE description IS NOT NULL AND regexp_matches(description, {lit(prefilter)})
+        UNION ALL
+        SELECT e.source, e.key, e.text, e.occurred_at, e.event_id FROM events e
+        WHERE e.kind = 'comment' AND e.occurred_at <= {a} AND e.text IS NOT NULL
+          AND regexp_matches(e.text, {lit(prefilter)})
+    ),
+    lines AS (
+        SELECT source, key, at, event_id, unnest(range(1, len(parts) + 1)) AS n, unnest(parts) AS line
+        FROM (SELECT *, string_split(replace(text, chr(13), ''), chr(10)) AS parts FROM texts)
+    ),
+    markers AS (
+        SELECT source, key, at, event_id, n, regexp_extract(line, {lit(line_re)}, 1) AS marker,
+               regexp_extract(line, {lit(line_re)}, 2) AS text
+        FROM lines WHERE regexp_matches(line, {lit(line_re)})
+    ),
+    marker_rows AS (
+        SELECT source, key, 'marker' AS kind, {canonical} AS marker, text, at AS occurred_at, event_id, n
+        FROM markers WHERE text <> ''
+    ),
+    item_rows AS (
+        SELECT t.source, t.key, 'item' AS kind, NULL AS marker, t.summary AS text, t.finish AS occurred_at,
+               '' AS event_id, 0 AS n
+        FROM {timing} t
+        WHERE t.finish IS NOT NULL
+          AND (list_contains({lower_list(cfg.learning_types)}, lower(t.type))
+               OR list_has_any({lower_list(cfg.learning_labels)}, list_transform(t.labels, x -> lower(x))))
+          AND NOT coalesce(list_contains({lower_list(cfg.dropped_resolutions)}, lower(t.resolution)), FALSE)
+          AND NOT EXISTS (SELECT 1 FROM marker_rows m WHERE m.source = t.source AND m.key = t.key)
+    ),
+    alle AS (SELECT * FROM marker_rows UNION ALL SELECT * FROM item_rows)
+    SELECT row_number() OVER (ORDER BY source, key, occurred_at, event_id, n) AS rid, a.*, t.team,
+           t.summary, t.url, a.occurred_at AS t
+    FROM alle a JOIN {timing} t USING (source, key)
+    """)
+    return sprint_at(ctx, "SELECT * FROM _cad_learn_rows")
+
+
+def learnings(ctx: Context) -> pd.DataFrame:
+    """``learnings`` frame: every learning with its text, item, link, sprint and ISO week."""
+    table = ctx.ensure("learn", all_learnings)
+    sp = ctx.ensure("sprints", sprints_as_of)
+    return ctx.df(f"""
+        SELECT l.source, l.team, l.key, l.summary, l.url, l.kind, l.marker, l.text, l.occurred_at,
+               l.sprint_key, sp.sprint_id, sp.sprint_name, strftime(l.occurred_at AT TIME ZONE 'UTC', '%G-W%V') AS iso_week
+        FROM {table} l LEFT JOIN {sp} sp USING (sprint_key)
+        ORDER BY l.occurred_at, l.source, l.key, l.rid
+    """)

@@ -1,0 +1,145 @@
+"""The sprint report (``sprints`` and ``by_sprint``): counts, points, latency, timeboxes, learnings.
+
+Decisions:
+
+- Per-week rates (``learnings_per_week``, ``throughput_per_week``, ...) divide by the sprint's
+  planned length in weeks (its actual length when it has no planned length).
+- ``weeks_with_learning``: the sprint's span (start to completion) is cut into 7-day windows from
+  its start; a closed sprint has round(span / 7) windows (at least 1), so a sprint closed a day
+  late keeps its two weeks; an active one has the windows begun so far. The share of windows
+  with at least one learning (a late learning falls in the last window).
+- ``feedback_latency_median_h`` is the Kaplan-Meier median of the headline latency of the items
+  that started in the sprint (NaN when fewer than half have had feedback).
+- Future sprints have NaN counts; ``state`` and ``completed_at`` are as of ``as_of``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cadence.metrics.feedback import feedback as feedback_frame
+from cadence.metrics.feedback import feedback_events, start_sprints
+from cadence.metrics.km import km_quantile
+from cadence.metrics.learnings import all_learnings
+from cadence.metrics.membership import membership, sprint_at, sprints_as_of
+from cadence.metrics.sql import Context
+from cadence.metrics.timebox import item_timeboxes
+
+PRODUCT_COLUMNS = [
+    "team", "sprint_id", "sprint_name", "state", "start", "end", "completed_at", "length_days", "cadence_weeks",
+    "committed", "added", "removed", "completed", "carried_over", "say_do", "feedback_latency_median_h",
+    "timebox_overruns", "learnings", "learnings_per_week",
+]
+EXTRA_COLUMNS = [
+    "weeks_with_learning", "committed_points", "added_points", "removed_points", "completed_points",
+    "carried_over_points", "late_close_h", "feedback_observed_median_h", "feedback_review_median_h", "timeboxes",
+    "overrun_rate", "throughput_per_week", "feedback_events", "feedback_events_per_week", "scope_added_per_week",
+    "items_started", "cadence", "length_mismatch", "sprint_key", "source",
+]
+SPRINT_COLUMNS = [
+    "sprint_key", "source", "team", "sprint_id", "sprint_name", "state", "goal", "planned_start", "planned_end",
+    "actual_start", "completed_at", "start", "end", "completion", "length_days", "cadence_weeks", "cadence",
+    "actual_length_days", "length_mismatch", "late_close_h",
+]
+
+
+def sprints(ctx: Context) -> pd.DataFrame:
+    """``sprints`` frame: one row per sprint with its length, cadence and late close."""
+    sp = ctx.ensure("sprints", sprints_as_of)
+    cols = ", ".join(f'"{c}"' for c in SPRINT_COLUMNS if c != "completed_at")
+    frame = ctx.df(f"""
+        SELECT {cols}, CASE WHEN state = 'closed' THEN completion END AS completed_at FROM {sp}
+        ORDER BY team, start, sprint_key
+    """)
+    frame["cadence_weeks"] = frame["cadence_weeks"].astype("Int64")
+    return frame[SPRINT_COLUMNS]
+
+
+def _counts(ctx: Context) -> str:
+    mem = ctx.ensure("membership", membership)
+    return f"""
+        SELECT sprint_key,
+            count(*) FILTER (WHERE committed) AS committed,
+            count(*) FILTER (WHERE added) AS added,
+            count(*) FILTER (WHERE removed) AS removed,
+            count(*) FILTER (WHERE at_completion AND done_at_completion) AS completed,
+            count(*) FILTER (WHERE at_completion AND NOT done_at_completion) AS carried_over,
+            count(*) FILTER (WHERE committed AND at_completion AND done_at_completion) AS committed_done,
+            sum(points_at_start) FILTER (WHERE committed) AS committed_points,
+            sum(points_at_entry) FILTER (WHERE added) AS added_points,
+            sum(points_at_completion) FILTER (WHERE removed) AS removed_points,
+            sum(points_at_completion) FILTER (WHERE at_completion AND done_at_completion) AS completed_points,
+            sum(points_at_completion) FILTER (WHERE at_completion AND NOT done_at_completion) AS carried_over_points
+        FROM {mem} GROUP BY sprint_key
+    """
+
+
+def _event_sprints(ctx: Context) -> str:
+    events = ctx.ensure("fb_events", feedback_events)
+    return sprint_at(ctx, f"SELECT row_number() OVER () AS rid, source, key, team, occurred_at AS t FROM {events}")
+
+
+def _per_sprint(ctx: Context) -> str:
+    sp = ctx.ensure("sprints", sprints_as_of)
+    counts = ctx.ensure("counts", _counts)
+    boxes = ctx.ensure("timebox", item_timeboxes)
+    learn = ctx.ensure("learn", all_learnings)
+    fb = ctx.ensure("fb_event_sprint", _event_sprints)
+    started = ctx.ensure("start_sprint", start_sprints)
+    n = lambda col: f"CASE WHEN sp.completion IS NOT NULL THEN coalesce({col}, 0) END"  # noqa: E731
+    return f"""
+    WITH tb AS (
+        SELECT sprint_key, count(*) FILTER (WHERE known) AS timeboxes, count(*) FILTER (WHERE overrun) AS overruns
+        FROM {boxes} WHERE sprint_key IS NOT NULL GROUP BY ALL
+    ),
+    windows AS (
+        SELECT sprint_key, start, greatest(1, CASE WHEN state = 'closed'
+            THEN round((epoch(completion) - epoch(start)) / 604800.0)
+            ELSE ceil((epoch(completion) - epoch(start)) / 604800.0) END) AS n_windows
+        FROM {sp} WHERE completion IS NOT NULL
+    ),
+    ln AS (
+        SELECT l.sprint_key, count(*) AS learnings,
+               count(DISTINCT least(floor((epoch(l.occurred_at) - epoch(w.start)) / 604800.0), w.n_windows - 1))
+                   / any_value(w.n_windows) AS weeks_with_learning
+        FROM {learn} l JOIN windows w USING (sprint_key) GROUP BY ALL
+    ),
+    fe AS (SELECT sprint_key, count(*) AS feedback_events FROM {fb} WHERE sprint_key IS NOT NULL GROUP BY ALL),
+    st AS (SELECT sprint_key, count(*) AS items_started FROM {started} WHERE sprint_key IS NOT NULL GROUP BY ALL)
+    SELECT sp.team, sp.sprint_id, sp.sprint_name, sp.state, sp.start, sp."end",
+        CASE WHEN sp.state = 'closed' THEN sp.completion END AS completed_at, sp.length_days, sp.cadence_weeks,
+        {n('c.committed')} AS committed, {n('c.added')} AS added, {n('c.removed')} AS removed,
+        {n('c.completed')} AS completed, {n('c.carried_over')} AS carried_over,
+        c.committed_done / nullif(c.committed, 0) AS say_do,
+        {n('tb.overruns')} AS timebox_overruns, {n('ln.learnings')} AS learnings,
+        {n('ln.learnings')} / sp.weeks AS learnings_per_week,
+        {n('ln.weeks_with_learning')} AS weeks_with_learning,
+        c.committed_points, c.added_points, c.removed_points, c.completed_points, c.carried_over_points,
+        sp.late_close_h, {n('tb.timeboxes')} AS timeboxes, tb.overruns / nullif(tb.timeboxes, 0) AS overrun_rate,
+        {n('c.completed')} / sp.weeks AS throughput_per_week,
+        {n('fe.feedback_events')} AS feedback_events, {n('fe.feedback_events')} / sp.weeks AS feedback_events_per_week,
+        {n('c.added')} / sp.weeks AS scope_added_per_week, {n('st.items_started')} AS items_started,
+        sp.cadence, sp.length_mismatch, sp.sprint_key, sp.source
+    FROM {sp} sp
+    LEFT JOIN {counts} c USING (sprint_key) LEFT JOIN tb USING (sprint_key) LEFT JOIN ln USING (sprint_key)
+    LEFT JOIN fe USING (sprint_key) LEFT JOIN st USING (sprint_key)
+    ORDER BY sp.team, sp.start, sp.sprint_key
+    """
+
+
+def by_sprint(ctx: Context) -> pd.DataFrame:
+    """The ``cadence metrics --by sprint`` table: PRODUCT.md's columns in order, then extras."""
+    frame = ctx.df(_per_sprint(ctx))
+    latency = feedback_frame(ctx)
+    for column, (dur, ev) in {
+        "feedback_latency_median_h": ("feedback_h", "feedback_event"),
+        "feedback_observed_median_h": ("observed_h", "observed_event"),
+        "feedback_review_median_h": ("review_h", "review_event"),
+    }.items():
+        medians = km_quantile(latency["sprint_key"], latency[dur], latency[ev], 0.5)
+        frame[column] = frame["sprint_key"].map(medians).astype(float)
+    frame["cadence_weeks"] = frame["cadence_weeks"].astype("Int64")
+    for column in ("committed", "added", "removed", "completed", "carried_over", "timebox_overruns", "learnings",
+                   "timeboxes", "feedback_events", "items_started"):
+        frame[column] = frame[column].astype("Int64")
+    return frame[PRODUCT_COLUMNS + EXTRA_COLUMNS]

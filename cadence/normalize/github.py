@@ -1,0 +1,275 @@
+"""Pure: GitHub GraphQL issue and pull-request nodes -> items, events, raw rows and problems.
+
+Status on GitHub is open or closed, plus what hints at work. The choices made here:
+
+- closed is ``done``; its resolution is ``completed``, ``not_planned`` or ``duplicate`` from the
+  issue's ``stateReason``, ``merged`` for a merged pull request, and ``not_planned`` for a pull
+  request closed without merging (abandoned work, which metrics treat as dropped);
+- open is ``new`` unless it shows a signal of work, then ``in_progress``: a Projects status that
+  maps to in progress, an assignee plus a linked open pull request, a label from
+  ``[github] in_progress_labels``, or being a pull request (an open pull request is work underway);
+- ``[statuses]`` in the configuration overrides any of this by status name or id (the Projects
+  status name, or ``open``/``closed``);
+- a Projects status with no configured mapping counts as in progress unless its name reads like a
+  backlog column (Todo, Backlog, New, Triage, Ready).
+
+Status events come from the timeline: closed and reopened, an in-progress label being added
+(field ``label``), and, for pull requests, their opening (field ``opened``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from cadence.config import Config
+from cadence.records import Batch, Event, Item, Problem, sprint_key
+
+SOURCE = "github"
+NEW_LIKE = {"todo", "to do", "backlog", "new", "triage", "ready", "icebox", "no status"}
+
+
+def actor_of(actor: dict[str, Any] | None) -> tuple[str | None, str]:
+    """(login, kind): a Bot or a ``[bot]`` login is a bot; a deleted user (``ghost`` or null) unknown."""
+    if not actor or not actor.get("login") or actor["login"] == "ghost":
+        return None, "unknown"
+    login = actor["login"]
+    if actor.get("__typename") == "Bot" or login.endswith("[bot]"):
+        return login, "bot"
+    return login, "human"
+
+
+def item_key(repo: str, number: int | str) -> str:
+    return f"{repo}#{number}"
+
+
+def _names(connection: dict[str, Any] | None, field: str) -> list[str]:
+    return [n[field] for n in (connection or {}).get("nodes") or [] if n and n.get(field)]
+
+
+def project_status(node: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(name, option id) of the item's first Projects v2 ``Status`` value."""
+    for project_item in (node.get("projectItems") or {}).get("nodes") or []:
+        value = (project_item or {}).get("status") or {}
+        if value.get("name"):
+            return value["name"], value.get("optionId")
+    return None, None
+
+
+def _configured(config: Config, *names: str | None) -> str | None:
+    for name in names:
+        if name is not None and name in config.statuses:
+            return config.statuses[name]
+    return None
+
+
+def resolution_of(node: dict[str, Any]) -> str | None:
+    if node["state"] == "OPEN":
+        return None
+    if node.get("__typename") == "PullRequest" or "merged" in node:
+        return "merged" if node.get("merged") else "not_planned"
+    return {"NOT_PLANNED": "not_planned", "DUPLICATE": "duplicate"}.get(node.get("stateReason") or "", "completed")
+
+
+def status_of(node: dict[str, Any], config: Config) -> tuple[str, str, str]:
+    """(status name, status id, category) of an issue or pull request now."""
+    if node["state"] != "OPEN":
+        return "closed", "closed", _configured(config, "closed") or "done"
+    name, option = project_status(node)
+    status, status_id = (name, option or name) if name else ("open", "open")
+    configured = _configured(config, status_id, status)
+    if configured:
+        return status, status_id, configured
+    labels = {label.lower() for label in _names(node.get("labels"), "name")}
+    linked_open_pr = any(pr.get("state") == "OPEN" for pr in _names_nodes(node.get("closedByPullRequestsReferences")))
+    signals = (
+        (name is not None and name.lower() not in NEW_LIKE),
+        bool(_names(node.get("assignees"), "login")) and linked_open_pr,
+        bool(labels & {label.lower() for label in config.in_progress_labels}),
+        "merged" in node,  # an open pull request
+    )
+    return status, status_id, "in_progress" if any(signals) else "new"
+
+
+def _names_nodes(connection: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [n for n in (connection or {}).get("nodes") or [] if n]
+
+
+def item_row(node: dict[str, Any], repo: str, team: str, config: Config) -> Item:
+    status, status_id, category = status_of(node, config)
+    is_pr = "merged" in node
+    return Item(
+        source=SOURCE,
+        key=item_key(repo, node["number"]),
+        team=team,
+        type="pull_request" if is_pr else "issue",
+        summary=node.get("title"),
+        description=node.get("body"),
+        url=node.get("url"),
+        created=node["createdAt"],
+        updated=node.get("updatedAt"),
+        resolved=node.get("closedAt") if node["state"] != "OPEN" else None,
+        status=status,
+        status_id=status_id,
+        status_category=category,
+        resolution=resolution_of(node),
+        labels=_names(node.get("labels"), "name"),
+        assignees=_names(node.get("assignees"), "login"),
+    )
+
+
+def _event(node: dict[str, Any], key: str, kind: str, actor: dict[str, Any] | None, **columns: Any) -> Event:
+    login, actor_kind = actor_of(actor)
+    return Event(source=SOURCE, event_id=node["id"], key=key, occurred_at=node["createdAt"], kind=kind,
+                 actor=login, actor_kind=actor_kind, **columns)
+
+
+def _login(assignee: dict[str, Any] | None) -> str | None:
+    return (assignee or {}).get("login")
+
+
+class _Timeline:
+    """Turns one item's timeline into events, tracking its status category as it goes."""
+
+    def __init__(self, node: dict[str, Any], key: str, repo: str, milestones: dict[str, int] | None,
+                 config: Config) -> None:
+        self.node, self.key, self.repo, self.milestones = node, key, repo, milestones
+        self.in_progress_labels = {label.lower() for label in config.in_progress_labels}
+        self.is_pr = "merged" in node
+        self.category = "new"
+        self.events: list[Event] = []
+        self.problems: list[Problem] = []
+        self.sprints: set[str] = set()
+
+    def run(self) -> None:
+        if self.is_pr:  # a pull request is work in progress from the moment it is opened
+            self.events.append(Event(
+                source=SOURCE, event_id=f"{self.node['id']}:opened", key=self.key, occurred_at=self.node["createdAt"],
+                kind="status", field="opened", actor=actor_of(self.node.get("author"))[0],
+                actor_kind=actor_of(self.node.get("author"))[1], from_id=None, to_id="open", to_value="open",
+                from_category=None, to_category="in_progress"))
+            self.category = "in_progress"
+        timeline = [t for t in (self.node.get("timelineItems") or {}).get("nodes") or [] if t]
+        for entry in sorted(timeline, key=lambda t: t.get("createdAt") or ""):
+            if not entry.get("id") or not entry.get("createdAt"):
+                self.problem("malformed_event", f"{entry.get('__typename')} without id or createdAt")
+                continue
+            handler = getattr(self, "on_" + entry.get("__typename", ""), None)
+            if handler is not None:
+                handler(entry)
+        self.current_milestone()
+
+    def problem(self, problem: str, detail: str) -> None:
+        self.problems.append(Problem(source=SOURCE, entity="item", entity_id=self.key, problem=problem, detail=detail))
+
+    def status(self, entry: dict[str, Any], to: str, category: str, field: str, event_id: str | None = None) -> None:
+        event = _event(entry, self.key, "status", entry.get("actor"), field=field,
+                       from_id="closed" if self.category == "done" else "open",
+                       from_value="closed" if self.category == "done" else "open",
+                       to_id=to, to_value=to, from_category=self.category, to_category=category)
+        if event_id:
+            event["event_id"] = event_id
+        self.events.append(event)
+        self.category = category
+
+    def on_ClosedEvent(self, e: dict[str, Any]) -> None:
+        self.status(e, "closed", "done", "state")
+
+    def on_ReopenedEvent(self, e: dict[str, Any]) -> None:
+        self.status(e, "open", "in_progress" if self.is_pr else "new", "state")
+
+    def on_AssignedEvent(self, e: dict[str, Any]) -> None:
+        self.events.append(_event(e, self.key, "assignee", e.get("actor"), to_value=_login(e.get("assignee"))))
+
+    def on_UnassignedEvent(self, e: dict[str, Any]) -> None:
+        self.events.append(_event(e, self.key, "assignee", e.get("actor"), from_value=_login(e.get("assignee"))))
+
+    def on_LabeledEvent(self, e: dict[str, Any]) -> None:
+        label = (e.get("label") or {}).get("name")
+        self.events.append(_event(e, self.key, "label_added", e.get("actor"), to_value=label))
+        if label and label.lower() in self.in_progress_labels and self.category == "new":
+            self.status(e, "open", "in_progress", "label", event_id=f"{e['id']}:status")
+
+    def on_UnlabeledEvent(self, e: dict[str, Any]) -> None:
+        label = (e.get("label") or {}).get("name")
+        self.events.append(_event(e, self.key, "label_removed", e.get("actor"), from_value=label))
+
+    def on_IssueComment(self, e: dict[str, Any]) -> None:
+        self.events.append(_event(e, self.key, "comment", e.get("author"), text=e.get("body")))
+
+    def on_PullRequestReview(self, e: dict[str, Any]) -> None:
+        if e.get("state") == "PENDING":  # not submitted: nobody else has seen it
+            return
+        event = _event(e, self.key, "review", e.get("author"), to_value=e.get("state"), text=e.get("body"))
+        event["occurred_at"] = e.get("submittedAt") or e["createdAt"]
+        self.events.append(event)
+
+    def _milestone_key(self, e: dict[str, Any]) -> str | None:
+        if self.milestones is None:  # milestones are not this repository's sprints
+            return None
+        number = self.milestones.get(e.get("milestoneTitle") or "")
+        if number is None:
+            # Events carry the milestone's title at the time; a renamed or deleted one is not found.
+            self.problem("unknown_milestone", f"milestone {e.get('milestoneTitle')!r} not found in {self.repo}")
+            return None
+        return sprint_key(SOURCE, number, scope=self.repo)
+
+    def on_MilestonedEvent(self, e: dict[str, Any]) -> None:
+        key = self._milestone_key(e)
+        if key:
+            self.sprints.add(key)
+            self.events.append(_event(e, self.key, "sprint_added", e.get("actor"), field="milestone",
+                                      to_id=key, to_value=e.get("milestoneTitle")))
+
+    def on_DemilestonedEvent(self, e: dict[str, Any]) -> None:
+        key = self._milestone_key(e)
+        if key:
+            self.sprints.discard(key)
+            self.events.append(_event(e, self.key, "sprint_removed", e.get("actor"), field="milestone",
+                                      from_id=key, from_value=e.get("milestoneTitle")))
+
+    def current_milestone(self) -> None:
+        """An item whose current milestone no event explains (a transferred issue) joins it at creation."""
+        milestone = self.node.get("milestone")
+        if self.milestones is None or not milestone:
+            return
+        key = sprint_key(SOURCE, milestone["number"], scope=self.repo)
+        if key not in self.sprints:
+            self.events.append(Event(
+                source=SOURCE, event_id=f"{self.node['id']}:milestone:{milestone['number']}", key=self.key,
+                occurred_at=self.node["createdAt"], kind="sprint_added", field="current", actor=None,
+                actor_kind="unknown", to_id=key, to_value=milestone.get("title")))
+            self.problem("milestone_without_event", f"in {key} with no milestoned event; dated at creation")
+
+
+def normalize_items(
+    nodes: Iterable[dict[str, Any]],
+    repo: str,
+    team: str,
+    config: Config,
+    fetched_at: str,
+    milestones: dict[str, int] | None = None,
+) -> Batch:
+    """Items, events, raw payloads and problems from issue or pull-request nodes of ``repo``.
+
+    ``milestones`` maps milestone titles to numbers when milestones are this repository's sprints,
+    and is None when they are not (a Projects v2 project supplies its sprints).
+    A node that cannot be read is kept raw and reported as a problem; the rest go on.
+    """
+    batch = Batch()
+    for node in nodes:
+        key = item_key(repo, node.get("number", node.get("id", "?")))
+        entity = "pull_request" if "merged" in node else "issue"
+        batch.raw.append({"source": SOURCE, "entity": entity, "entity_id": key, "fetched_at": fetched_at,
+                          "payload": node})
+        try:
+            item = item_row(node, repo, team, config)
+            timeline = _Timeline(node, key, repo, milestones, config)
+            timeline.run()
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            batch.problems.append(Problem(source=SOURCE, entity=entity, entity_id=key, problem="malformed",
+                                          detail=f"{type(exc).__name__}: {exc}"[:300]))
+            continue
+        batch.items.append(item)
+        batch.events += timeline.events
+        batch.problems += timeline.problems
+    return batch

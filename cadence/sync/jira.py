@@ -1,0 +1,249 @@
+"""``cadence sync jira``: fetch from Jira, normalise, and save page by page with the cursor.
+
+Choices where PRODUCT.md is silent:
+
+- Each project (or the JQL) is one scope with its own cursor, the largest ``updated`` saved so far.
+- The incremental query is ``<scope> AND updated >= "<cursor - 2 min>" ORDER BY updated ASC``, with
+  the date written in the *user's* time zone from ``/myself`` (JQL reads dates in it) and cut to the
+  minute, JQL's resolution. The overlap re-reads a few issues; upserts make that harmless.
+- Boards, their configuration and all their sprints are fetched on every sync, because a sprint's
+  state changes without any issue being updated. Without ``--board`` the boards of each project
+  are discovered; a site without the Agile API still syncs issues.
+- A failure before any issue page was saved raises ``SourceError`` (exit 1). A failure after pages
+  were saved is reported in ``SyncReport.errors`` (exit 2); the cursor stays at the last saved page.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cadence import warehouse
+from cadence.config import Config
+from cadence.errors import SourceError
+from cadence.normalize import jira as normalize
+from cadence.normalize.jira_fields import People, discover_fields, jira_time
+from cadence.progress import Progress, silent
+from cadence.records import Batch, Team
+from cadence.sources.http import HttpError, RetryPolicy
+from cadence.sources.jira import JiraSource, credential_names
+from cadence.sync.common import SyncReport
+from cadence.warehouse.write import load_cursor
+
+log = logging.getLogger(__name__)
+
+OVERLAP = timedelta(minutes=2)
+
+
+@dataclass
+class Run:
+    """The state of one sync: where it writes, what it has saved."""
+
+    db_path: Path
+    source: JiraSource
+    report: SyncReport
+    progress: Progress
+    pages_saved: int = 0
+    sprint_keys: set[str] = field(default_factory=set)
+
+    def save(self, batch: Batch, cursor: warehouse.Cursor | None = None) -> None:
+        # A connection per page keeps write transactions short, so readers are not locked out.
+        with warehouse.connect(self.db_path, read_only=False) as con:
+            warehouse.save(con, batch, cursor)
+        self.report.items += len(batch.items)
+        self.report.events += len(batch.events)
+        self.report.problems += len(batch.problems)
+        self.sprint_keys.update(s["sprint_key"] for s in batch.sprints)
+        self.report.sprints = len(self.sprint_keys)
+
+
+def sync_jira(
+    db_path: Path,
+    url: str,
+    projects: list[str],
+    jql: str | None,
+    boards: list[int],
+    full: bool,
+    config: Config,
+    progress: Progress = silent,
+    env: Mapping[str, str] = os.environ,
+    policy: RetryPolicy | None = None,
+) -> SyncReport:
+    """Sync issues, changelogs, comments, boards and sprints from one Jira site into ``db_path``."""
+    if not projects and not jql:
+        raise SourceError("say what to sync from Jira: --project KEY (one or more) or --jql QUERY")
+    report = SyncReport(source="jira")
+    with JiraSource(url, env, policy) as source:
+        run = Run(Path(db_path), source, report, progress)
+        try:
+            site, zone = prepare(run, projects, boards, config)
+        except HttpError as exc:
+            raise user_error(exc, url, env, "setup") from None
+        for scope, base in scopes(projects, jql):
+            try:
+                sync_scope(run, site, zone, scope, base, full)
+            except HttpError as exc:
+                if run.pages_saved == 0:
+                    raise user_error(exc, url, env, scope) from None
+                log.warning("jira %s: %s", scope, exc)
+                report.errors.append(f"{scope}: {exc}")
+        report.scopes = [scope for scope, _ in scopes(projects, jql)]
+        report.requests = source.requests
+    return report
+
+
+def scopes(projects: list[str], jql: str | None) -> list[tuple[str, str]]:
+    """(scope, JQL without ordering) per project, or the one user JQL."""
+    if jql:
+        return [(jql, f"({strip_order(jql)})")]
+    return [(key, f'project = "{key}"') for key in projects]
+
+
+def strip_order(jql: str) -> str:
+    return re.split(r"\border\s+by\b", jql, maxsplit=1, flags=re.I)[0].strip()
+
+
+def incremental_jql(base: str, cursor: str | None, zone: tzinfo, overlap: timedelta = OVERLAP) -> str:
+    """The search for one scope: everything, or what changed since ``cursor`` (minus the overlap)."""
+    if cursor:
+        since = (jira_time(cursor) - overlap).astimezone(zone)
+        base = f'{base} AND updated >= "{since:%Y-%m-%d %H:%M}"'
+    return f"{base} ORDER BY updated ASC"
+
+
+def user_zone(myself: Mapping[str, Any]) -> tzinfo:
+    """The time zone Jira reads JQL dates in for this user; UTC when it says none we know."""
+    try:
+        return ZoneInfo(str(myself.get("timeZone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown Jira user time zone %r; writing JQL dates in UTC", myself.get("timeZone"))
+        return timezone.utc
+
+
+def user_error(exc: HttpError, url: str, env: Mapping[str, str], scope: str) -> SourceError:
+    """A one-line message the user can act on; Jira's own errorMessages are passed on."""
+    messages = "; ".join(str(m) for m in (exc.body or {}).get("errorMessages") or []) if isinstance(exc.body, dict) else ""
+    if exc.status == 401:
+        return SourceError(f"Jira at {url} rejected the credentials (HTTP 401): check {credential_names(env)}")
+    if exc.status == 403:
+        return SourceError(f"Jira at {url} refused access (HTTP 403){': ' + messages if messages else ''}; "
+                           f"check that {credential_names(env)} belong to an account that may browse it")
+    if exc.status is None:
+        return SourceError(f"cannot reach Jira at {url}: {exc}")
+    return SourceError(f"Jira refused {scope}: {messages or exc}")
+
+
+def prepare(run: Run, projects: list[str], board_ids: list[int], config: Config) -> tuple[normalize.Site, tzinfo]:
+    """Read the site (kind, user, fields, statuses, boards, sprints) and save what it gives."""
+    source, now = run.source, datetime.now(timezone.utc)
+    kind = source.detect()
+    zone = user_zone(source.myself())
+    field_list, status_list = source.fields(), source.statuses()
+    people = People(config.pseudonymize)
+    batch = Batch(statuses=normalize.statuses(status_list, config))
+    batch.raw += [normalize.raw("fields", "all", field_list, now, people),
+                  normalize.raw("statuses", "all", status_list, now, people)]
+    boards = find_boards(run, projects, board_ids, batch)
+    details = source.map(lambda b: board_details(source, b), boards)
+    estimate = config.estimate_field or most_common([d["estimate"] for d in details])
+    fields = discover_fields(field_list, estimate)
+    if not fields.sprint:
+        batch.problems.append(normalize.problem("site", source.url, "no_sprint_field",
+                                                "no field has schema type com.pyxis.greenhopper.jira:gh-sprint"))
+    site = normalize.Site(
+        base_url=source.url, fields=fields, categories={s["status_id"]: s["category"] for s in batch.statuses},
+        boards={str(b["id"]): str(b.get("name") or b["id"]) for b in boards}, config=config, people=people,
+    )
+    for board, detail in zip(boards, details):
+        batch.teams.append(normalize.board_team(board, config))
+        batch.raw += [normalize.raw("board", board["id"], board, now, people),
+                      normalize.raw("board_configuration", board["id"], detail["configuration"], now, people)]
+        batch.raw += [normalize.raw("sprint", s["id"], s, now, people) for s in detail["sprints"]]
+        batch.sprints += [normalize.sprint(s, site, board["id"]) for s in detail["sprints"]]
+        batch.problems += detail["problems"]
+    batch.teams += [Team(team=site.team_for_project(p), source="jira", scope=f"jira:project:{p}", synthetic=False)
+                    for p in projects if not any(_board_project(b) == p for b in boards)]
+    batch.sprints = list({s["sprint_key"]: s for s in batch.sprints}.values())
+    site = replace(site, known_sprints=frozenset(s["sprint_id"] for s in batch.sprints))
+    run.save(batch)
+    log.info("jira %s (%s): %d boards, %d sprints, sprint field %s, story points %s",
+             source.url, kind, len(boards), len(batch.sprints), fields.sprint, fields.story_points)
+    return site, zone
+
+
+def find_boards(run: Run, projects: list[str], board_ids: list[int], batch: Batch) -> list[dict[str, Any]]:
+    """The boards asked for, or else every board of the projects. A site without the Agile API
+    (or a project without boards) degrades to project teams, recorded as a data-quality note."""
+    if board_ids:
+        return run.source.map(run.source.board, list(board_ids))
+    found: dict[str, dict[str, Any]] = {}
+    for project in projects:
+        try:
+            for board in run.source.boards(project):
+                found.setdefault(str(board["id"]), board)
+        except HttpError as exc:
+            if exc.status is None or exc.status == 401:
+                raise
+            batch.problems.append(normalize.problem("project", project, "no_boards", str(exc)[:300]))
+    return list(found.values())
+
+
+def board_details(source: JiraSource, board: Mapping[str, Any]) -> dict[str, Any]:
+    """A board's configuration (for the story-point field) and all its sprints; kanban boards have none."""
+    detail: dict[str, Any] = {"configuration": None, "estimate": None, "sprints": [], "problems": []}
+    try:
+        detail["configuration"] = source.board_configuration(board["id"])
+        estimation = (detail["configuration"] or {}).get("estimation") or {}
+        detail["estimate"] = (estimation.get("field") or {}).get("fieldId")
+    except HttpError as exc:
+        detail["problems"].append(normalize.problem("board", board["id"], "no_configuration", str(exc)[:300]))
+    if str(board.get("type", "scrum")).lower() != "kanban":
+        try:
+            detail["sprints"] = source.sprints(board["id"])
+        except HttpError as exc:
+            if exc.status is None:
+                raise
+            detail["problems"].append(normalize.problem("board", board["id"], "no_sprints", str(exc)[:300]))
+    return detail
+
+
+def _board_project(board: Mapping[str, Any]) -> str | None:
+    location = board.get("location") or {}
+    return location.get("projectKey") or location.get("key")
+
+
+def most_common(values: list[str | None]) -> str | None:
+    counts = Counter(v for v in values if v)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def sync_scope(run: Run, site: normalize.Site, zone: tzinfo, scope: str, base: str, full: bool) -> None:
+    """Fetch one scope's changed issues and save each page with the cursor that covers it."""
+    with warehouse.connect(run.db_path, read_only=False) as con:
+        cursor = None if full else load_cursor(con, "jira", scope)
+    jql = incremental_jql(base, cursor, zone)
+    log.info("jira %s: %s", scope, jql)
+    newest = jira_time(cursor) if cursor else None
+    done = 0
+    for issues in run.source.whole_pages(jql, site.fields.request_list()):
+        batch = normalize.page(issues, site, datetime.now(timezone.utc))
+        newest = max([t for t in [newest, *(_updated(i) for i in issues)] if t is not None], default=None)
+        value = newest.isoformat() if newest else None
+        run.save(batch, warehouse.Cursor("jira", scope, value, {"jql": jql, "kind": run.source.kind}))
+        run.pages_saved += 1
+        done += len(issues)
+        run.progress(f"jira {scope}", done)
+
+
+def _updated(issue: Mapping[str, Any]) -> datetime | None:
+    try:
+        return jira_time((issue.get("fields") or {}).get("updated"))
+    except (ValueError, TypeError):
+        return None

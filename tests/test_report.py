@@ -1,0 +1,185 @@
+"""The nightly report: rendered for real with the bundled pandoc, then read back as HTML."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cadence.errors import CadenceError
+from cadence.report import render
+from cadence.report.data import ReportData
+from cadence.report.report import write_report
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_charts import (  # noqa: E402  (hand-built frames with the docs/frames.md columns)
+    _t, by_sprint_frame, compare_frame, curves_frame, feedback_frame, sprints_frame, switches_frame,
+)
+
+AS_OF = datetime(2024, 3, 1, 12, tzinfo=timezone.utc)
+EVIL = "<script>alert('pwned')</script>"
+PEOPLE = ["Alice Secret", "alice@example.com", "5b10ac8d82e05b22cc7d4ef5"]
+
+
+def sample_data(synthetic: bool = True) -> ReportData:
+    """A small world: team A switched 2w -> 1w, team B runs 3w; hostile text and people in it."""
+    by_sprint = by_sprint_frame().assign(
+        source="demo", sprint_key=lambda f: "demo:" + f["sprint_id"], completed_at=lambda f: f["end"],
+        say_do=[0.5, 0.6, 1.0, 0.75, 0.4], throughput_per_week=[2.5, 2.0, 4.0, 3.0, 2.0],
+        feedback_latency_median_h=[40.0, 50.0, 8.0, 6.0, 120.0],
+    )
+    overruns = pd.DataFrame({
+        "source": ["demo"], "team": ["A"], "key": ["A-7"], "summary": [f"Spike {EVIL}"],
+        "url": ["https://tracker.demo.invalid/browse/A-7"], "type": ["Spike"], "rule": ["label"],
+        "start": [_t("2024-01-16")], "timebox_end": [_t("2024-01-18")], "finish": [_t("2024-01-20")],
+        "finished": [True], "timebox_h": [48.0], "actual_h": [96.0], "overrun_size": [1.0],
+        "sprint_key": ["demo:12"], "sprint_id": ["12"], "sprint_name": ["A 12"], "carry_count": [1],
+    })
+    learnings = pd.DataFrame({
+        "source": ["demo", "demo"], "team": ["A", "B"], "key": ["A-7", "B-3"], "summary": ["Spike", "EDA"],
+        "url": ["https://tracker.demo.invalid/browse/A-7", "javascript:alert(1)"], "kind": ["marker", "item"],
+        "marker": ["Learning", None],
+        "text": [f"Learning: caching halves latency, says Alice Secret (alice@example.com) {EVIL}", "EDA of click logs"],
+        "occurred_at": [_t("2024-01-19"), _t("2024-01-10")], "sprint_key": ["demo:12", "demo:21"],
+        "sprint_id": ["12", "21"], "sprint_name": ["A 12", "B 21"], "iso_week": ["2024-W03", "2024-W02"],
+    })
+    summary = pd.DataFrame({
+        "group": ["1w", "2w"], "kind": ["headline", "headline"], "n": [3, 4], "n_events": [3, 2],
+        "median_h": [6.0, 45.0], "median_ci_low": [4.0, 30.0], "median_ci_high": [9.0, 80.0],
+        "p85_h": [10.0, 90.0], "p85_ci_low": [8.0, 60.0], "p85_ci_high": [20.0, 140.0],
+    })
+    issues = pd.DataFrame({
+        "source": ["demo"] * 3, "team": ["A", "A", "B"], "key": ["A-7", "A-8", "B-3"], "carry_count": [1, 0, 2],
+        "assignees": [["Alice Secret"], [], ["5b10ac8d82e05b22cc7d4ef5"]],
+    })
+    return ReportData(
+        as_of=AS_OF,
+        teams=pd.DataFrame({"team": ["A", "B"], "source": ["demo"] * 2, "scope": [None] * 2, "synthetic": [synthetic] * 2}),
+        sprints=sprints_frame(), by_sprint=by_sprint, issues=issues, compare=compare_frame(), switches=switches_frame(),
+        feedback=feedback_frame(), feedback_summary=summary, feedback_curves=curves_frame(), overruns=overruns,
+        learnings=learnings,
+        sync_status=pd.DataFrame({"source": ["jira"], "scope": ["project=A"], "cursor": ["c"], "last_success_at": [_t("2024-03-01 02:00")], "details": [None]}),
+        problems=pd.DataFrame({"source": ["jira"], "entity": ["issue"], "entity_id": ["A-9"], "problem": ["deleted_user"],
+                               "detail": ["actor 5b10ac8d82e05b22cc7d4ef5 no longer exists"], "first_seen": [AS_OF], "last_seen": [AS_OF]}),
+        runs=pd.DataFrame({"run_id": ["r1"], "command": ["sync jira"], "started_at": [_t("2024-03-01 01:55")],
+                           "ended_at": [_t("2024-03-01 02:00")], "status": ["ok"], "details": [None]}),
+        without_history=pd.DataFrame({"team": ["B"], "sprint_key": ["demo:22"], "sprint_id": ["22"], "sprint_name": ["B 22"], "state": ["closed"], "source": ["demo"]}),
+        people=["Alice Secret", "5b10ac8d82e05b22cc7d4ef5"],
+    )
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    return write_report(sample_data(), out, generated=datetime(2024, 3, 1, 3, tzinfo=timezone.utc))
+
+
+@pytest.fixture(scope="module")
+def page(rendered: Path) -> str:
+    return rendered.read_text(encoding="utf-8")
+
+
+def test_writes_qmd_html_and_every_chart_as_png_svg_and_json(rendered: Path) -> None:
+    out = rendered.parent
+    assert rendered.name == "report.html" and (out / "report.qmd").is_file()
+    stems = {p.name.split(".")[0] for p in (out / "report_assets").glob("*.vl.json")}
+    assert len(stems) == 11
+    for stem in stems:
+        assert (out / "report_assets" / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
+        assert "<svg" in (out / "report_assets" / f"{stem}.svg").read_text()[:400]
+        assert json.loads((out / "report_assets" / f"{stem}.vl.json").read_text())["$schema"]
+
+
+def test_html_is_self_contained(page: str) -> None:
+    """No src/href that points off the page except links to tracker items."""
+    assert not re.search(r'<(script|img|link|iframe)[^>]+(src|href)="(?!data:)', page)
+    assert "cdn" not in " ".join(re.findall(r'src="[^"]*"', page)).lower()
+    assert page.count('class="cadence-chart"') == 11
+    assert "window.vegaEmbed" in page  # the bundle is inlined
+
+
+def test_sections_in_product_order(page: str) -> None:
+    heads = ["Headline metrics per team", "Cadence comparison", "Feedback loops", "Timeboxes", "Learnings", "Data quality"]
+    positions = [page.index(f">{h}</h2>") for h in heads]
+    assert positions == sorted(positions)
+
+
+def test_switching_teams_lead_the_comparison(page: str) -> None:
+    section = page[page.index(">Cadence comparison</h2>"):page.index(">Feedback loops</h2>")]
+    assert section.index("Teams that switched cadence") < section.index("All cadences")
+    assert "2w → 1w" in section and "0.60 [0.40, 0.80]" in section and "0.90 [0.80, 1.00]" in section
+
+
+def test_hostile_text_is_escaped_everywhere(rendered: Path, page: str) -> None:
+    assert EVIL not in page
+    assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in page
+    assert 'href="javascript:' not in page
+    assert EVIL not in (rendered.parent / "report.qmd").read_text()
+
+
+def test_people_hidden_by_default(rendered: Path, page: str) -> None:
+    everything = page + (rendered.parent / "report.qmd").read_text()
+    everything += "".join(p.read_text(errors="ignore") for p in (rendered.parent / "report_assets").iterdir() if p.suffix in (".json", ".csv", ".svg", ".html"))
+    for person in PEOPLE:
+        assert person not in everything
+    assert "[person]" in page and "[e-mail hidden]" in page
+
+
+def test_people_shown_when_asked(tmp_path: Path) -> None:
+    page = write_report(sample_data(), tmp_path, show_people=True).read_text()
+    assert "Alice Secret" in page and "alice@example.com" in page
+    assert ">Assignees</th>" in page
+
+
+def test_header_says_when_and_from_which_sync_and_flags_synthetic_data(page: str) -> None:
+    assert "Generated 2024-03-01 03:00 UTC" in page
+    assert "metrics as of 2024-03-01 12:00 UTC" in page
+    assert "sync of 2024-03-01 02:00 UTC" in page
+    assert 'id="synthetic-banner"' in page
+
+
+def test_no_banner_for_real_data(tmp_path: Path) -> None:
+    assert "synthetic-banner" not in write_report(sample_data(synthetic=False), tmp_path).read_text()
+
+
+def test_listings_and_data_quality(page: str) -> None:
+    assert 'href="https://tracker.demo.invalid/browse/A-7"' in page
+    assert "EDA of click logs" in page
+    quality = page[page.index(">Data quality</h2>"):]
+    for expected in ("project=A", "sync jira", "deleted_user", "B 22", "cadence and team cannot be told apart"):
+        assert expected in quality
+    timeboxes = page[page.index(">Timeboxes</h2>"):page.index(">Learnings</h2>")]
+    assert "100%" in timeboxes and "48.0" in timeboxes and "96.0" in timeboxes
+
+
+def test_headline_trend_against_previous_sprints(page: str) -> None:
+    """Team A's latest closed sprint (A 14) has say/do 75%, against the mean of 50%, 60%, 100% = 70%."""
+    row = re.search(r"<tr><td>A</td><td>A 14</td>.*?</tr>", page).group(0)
+    assert "75%" in row and "▲ 70%" in row
+
+
+def test_quarto_is_used_when_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quarto on PATH gets the .qmd; this one records its arguments and writes the page."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "quarto"
+    fake.write_text('#!/bin/sh\necho "$@" > "$PWD/quarto_args"\necho "<html>quarto</html>" > report.html\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    out = write_report(sample_data(), tmp_path / "out")
+    assert (tmp_path / "out" / "quarto_args").read_text().split() == ["render", "report.qmd", "--to", "html"]
+    assert out.read_text().strip() == "<html>quarto</html>"
+    front = (tmp_path / "out" / "report.qmd").read_text().split("---")[1]
+    assert "embed-resources: true" in front and "include-after-body: report_assets/_charts.html" in front
+
+
+def test_revealjs_without_quarto_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(CadenceError, match="Quarto"):
+        render.render_revealjs(tmp_path / "slides.qmd")
