@@ -199,6 +199,30 @@ def slides(
     _say(f"slides: {path}")
 
 
+@app.command()
+def nightly(
+    config: Optional[Path] = typer.Option(None, "--config", help="Configuration listing [[sources]] (default ./cadence.toml)."),
+    db: Optional[Path] = DbOption,
+    out: Path = typer.Option(Path("cadence-nightly"), "--out", help="Folder for the dated outputs and the `latest` link."),
+    as_of: Optional[datetime] = AsOfOption,
+) -> None:
+    """Sync every configured source, then render the report, and slides for teams whose sprint closed."""
+    from cadence.nightly import run_nightly
+
+    if config is not None:
+        State.config_path = config
+    settings = _config()
+    if not settings.sources:
+        raise CadenceError(f"{settings.path or 'cadence.toml'}: no [[sources]] to sync; see cadence/config.py")
+    result = run_nightly(_db(db), out, settings, as_of=as_of, progress=_progress())
+    _say(result.describe())
+    if result.exit_code:
+        from cadence.errors import PartialSync
+
+        failed = next(s for s in result.sources if not s.ok)
+        raise PartialSync(f"partial: {failed.kind} {failed.scope} failed: {failed.error}")
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: run the app and turn every failure into one line on stderr and an exit code."""
     command = typer.main.get_command(app)

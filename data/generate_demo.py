@@ -253,7 +253,7 @@ def work(item: Item, rng: random.Random, phase: Phase, begin: datetime) -> None:
     owner = rng.choice(people[1:] if rng.random() < 0.85 else people)
     peers = [p for p in people if p != owner]
     start = working(begin)
-    item.event(max(item.created + MIN, start - HOUR * rng.uniform(0, 20)), "assignee",
+    item.event(max(item.created + MIN, min(working(start - HOUR * rng.uniform(0, 20)), start)), "assignee",
                rng.choice((owner, people[0])), from_value=None, to_value=owner)
     if item.type == "Bug" and rng.random() < 0.04:  # fixed on the spot: straight to done, flagged by metrics
         item.move(start, "done", owner)
@@ -379,7 +379,7 @@ def sprint_items(plan: TeamPlan, rng: random.Random, sprints: list[Sprint], i: i
             t_add = sprint.actual_start - MIN * rng.randint(15, 100)
         else:  # during refinement in the days before
             t_add = min(working(sprint.actual_start - DAY * rng.uniform(1, 6)), sprint.actual_start - 10 * MIN)
-        item = new_item(plan, rng, t_add - HOUR * lognormal(rng, 100, 1.3))
+        item = new_item(plan, rng, t_add - HOUR * (1 + lognormal(rng, 100, 1.3)))
         refine(item, rng, t_add)
         item.entry = (i, t_add)
         if rng.random() < 0.06:
@@ -388,7 +388,8 @@ def sprint_items(plan: TeamPlan, rng: random.Random, sprints: list[Sprint], i: i
             work(item, rng, sprint.phase, sprint.actual_start + length * rng.uniform(0, 0.5))
         items.append(item)
     for _ in range(round(len(items) * rng.uniform(0.05, 0.25))):
-        created = working(between(rng, sprint.actual_start, sprint.actual_start + (close - sprint.actual_start) * 0.8))
+        window = between(rng, sprint.actual_start, sprint.actual_start + (close - sprint.actual_start) * 0.8)
+        created = min(working(window), close - HOUR)
         item = new_item(plan, rng, created, "Bug" if rng.random() < 0.6 else None)
         t_add = min(created + MIN * rng.randint(5, 240), close - 10 * MIN)
         refine(item, rng, t_add)
@@ -463,7 +464,7 @@ def side_items(plan: TeamPlan, rng: random.Random, sprints: list[Sprint]) -> lis
         if sprint.state == "future":
             for _ in range(rng.randint(3, 6)):
                 t_add = working(HORIZON - HOUR * rng.uniform(6, 80))
-                item = new_item(plan, rng, t_add - HOUR * lognormal(rng, 100, 1.3))
+                item = new_item(plan, rng, t_add - HOUR * (1 + lognormal(rng, 100, 1.3)))
                 refine(item, rng, t_add)
                 item.entry = (i, t_add)
                 items.append(item)
@@ -564,7 +565,9 @@ def event_records(items: list[Item]) -> list[dict[str, Any]]:
     for number, (t, _, _, key, e) in enumerate(tagged, start=100001):
         row = {"record": "event", "source": SOURCE, "event_id": str(number), "key": key,
                "occurred_at": stamp(t), "kind": e["kind"]}
-        rows.append(row | {column: e.get(column) for column in EVENT_COLUMNS})
+        # Columns a kind does not use are left out (docs/neutral-format.md: optional), which
+        # keeps the committed file small.
+        rows.append(row | {c: e[c] for c in EVENT_COLUMNS if e.get(c) is not None})
     return rows
 
 

@@ -125,7 +125,6 @@ class FakeJira:
         authorized = auth == self.expected_auth
         with self._lock:
             self.requests.append(Seen(method, path, query, body, authorized))
-            count = sum(1 for r in self.requests if path in r.path)
             fault = next((f for f in self._faults if f[0] in path), None)
             if fault:
                 self._faults.remove(fault)
@@ -140,7 +139,6 @@ class FakeJira:
             return 200, {}, {"baseUrl": self.url, "deploymentType": self.deployment, "version": "1001.0.0"}
         if not authorized:
             return 401, {}, "Client must be authenticated to access this resource."
-        del count
         return self.route(method, path, query, body)
 
     def route(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, dict[str, str], Any]:

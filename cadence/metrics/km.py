@@ -72,17 +72,23 @@ def summary(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     rows = []
     for group, part in _groups(frame, by):
         for kind, (dur, ev) in KINDS.items():
-            row = {"group": group, "kind": kind, "n": len(part), "n_events": int(part[ev].sum())}
-            if len(part):
-                kmf = _fit(part[dur], part[ev])
-                row["median_h"] = _finite(kmf.percentile(0.5))
-                row["median_ci_low"], row["median_ci_high"] = _quantile_ci(kmf, 0.5)
-                row["p85_h"] = _finite(kmf.percentile(0.15))
-                row["p85_ci_low"], row["p85_ci_high"] = _quantile_ci(kmf, 0.15)
-            rows.append(row)
+            rows.append(_summary_row(group, kind, part, dur, ev))
     columns = ["group", "kind", "n", "n_events", "median_h", "median_ci_low", "median_ci_high",
                "p85_h", "p85_ci_low", "p85_ci_high"]
     return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def _summary_row(group: str, kind: str, part: pd.DataFrame, dur: str, ev: str) -> dict:
+    row = {"group": group, "kind": kind, "n": len(part), "n_events": int(part[ev].sum())}
+    if len(part):
+        kmf = _fit(part[dur], part[ev])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # lifelines warns that it reads percentiles off the step curve
+            row["median_h"] = _finite(kmf.percentile(0.5))
+            row["median_ci_low"], row["median_ci_high"] = _quantile_ci(kmf, 0.5)
+            row["p85_h"] = _finite(kmf.percentile(0.15))
+            row["p85_ci_low"], row["p85_ci_high"] = _quantile_ci(kmf, 0.15)
+    return row
 
 
 def curves(frame: pd.DataFrame, by: str) -> pd.DataFrame:

@@ -37,7 +37,7 @@ def all_learnings(ctx: Context) -> str:
     line_re, prefilter, canonical = _patterns(cfg.learning_markers)
     ctx.ensure("learn_rows", lambda c: f"""
     WITH texts AS (
-        SELECT source, key, description AS text, coalesce(finish, created) AS at, '' AS event_id FROM {timing}
+        SELECT source, key, description AS text, coalesce(finish, created) AS happened, '' AS event_id FROM {timing}
         WHERE description IS NOT NULL AND regexp_matches(description, {lit(prefilter)})
         UNION ALL
         SELECT e.source, e.key, e.text, e.occurred_at, e.event_id FROM events e
@@ -45,16 +45,16 @@ def all_learnings(ctx: Context) -> str:
           AND regexp_matches(e.text, {lit(prefilter)})
     ),
     lines AS (
-        SELECT source, key, at, event_id, unnest(range(1, len(parts) + 1)) AS n, unnest(parts) AS line
+        SELECT source, key, happened, event_id, unnest(range(1, len(parts) + 1)) AS n, unnest(parts) AS line
         FROM (SELECT *, string_split(replace(text, chr(13), ''), chr(10)) AS parts FROM texts)
     ),
     markers AS (
-        SELECT source, key, at, event_id, n, regexp_extract(line, {lit(line_re)}, 1) AS marker,
+        SELECT source, key, happened, event_id, n, regexp_extract(line, {lit(line_re)}, 1) AS marker,
                regexp_extract(line, {lit(line_re)}, 2) AS text
         FROM lines WHERE regexp_matches(line, {lit(line_re)})
     ),
     marker_rows AS (
-        SELECT source, key, 'marker' AS kind, {canonical} AS marker, text, at AS occurred_at, event_id, n
+        SELECT source, key, 'marker' AS kind, {canonical} AS marker, text, happened AS occurred_at, event_id, n
         FROM markers WHERE text <> ''
     ),
     item_rows AS (
@@ -63,7 +63,7 @@ def all_learnings(ctx: Context) -> str:
         FROM {timing} t
         WHERE t.finish IS NOT NULL
           AND (list_contains({lower_list(cfg.learning_types)}, lower(t.type))
-               OR list_has_any({lower_list(cfg.learning_labels)}, list_transform(t.labels, x -> lower(x))))
+               OR list_has_any({lower_list(cfg.learning_labels)}, list_transform(t.labels, lambda x: lower(x))))
           AND NOT coalesce(list_contains({lower_list(cfg.dropped_resolutions)}, lower(t.resolution)), FALSE)
           AND NOT EXISTS (SELECT 1 FROM marker_rows m WHERE m.source = t.source AND m.key = t.key)
     ),

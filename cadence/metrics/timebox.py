@@ -108,7 +108,7 @@ def _rule_inputs(ctx: Context) -> str:
            wl_item.crossed_at,
            CAST(t.due_date AS TIMESTAMP) AT TIME ZONE 'UTC' + INTERVAL 1 DAY AS due_end,
            CASE WHEN list_contains({lower_list(cfg.timebox_types)}, lower(t.type))
-                  OR list_has_any({lower_list(cfg.timebox_labels)}, list_transform(t.labels, x -> lower(x)))
+                  OR list_has_any({lower_list(cfg.timebox_labels)}, list_transform(t.labels, lambda x: lower(x)))
                 THEN sp.planned_end END AS kind_end
     FROM t LEFT JOIN lab USING (source, key) LEFT JOIN wl_item USING (source, key)
     LEFT JOIN {start_sprint} ss USING (source, key) LEFT JOIN {sp} sp ON sp.sprint_key = ss.sprint_key
@@ -165,7 +165,9 @@ def item_timeboxes(ctx: Context) -> str:
         inputs[column] = pd.to_datetime(inputs[column], utc=True)
     boxes = _apply_rules(inputs, ctx).reset_index(drop=True)
     boxes["rid"] = np.arange(len(boxes))
-    boxes["t"] = boxes["counted_at"]
+    # An expiry exactly at a boundary (a sprint's end, a due date's 24:00) belongs to the sprint
+    # that ends there, not to the one that starts there.
+    boxes["t"] = boxes["counted_at"] - pd.Timedelta(microseconds=1)
     keep = ["rid", "source", "key", "team", "type", "summary", "url", "rule", "start", "timebox_end", "finish",
             "finished", "timebox_h", "actual_h", "overrun", "overrun_size", "known", "t"]
     ctx.register("_cad_timebox_frame", boxes[keep])
@@ -181,6 +183,7 @@ def overruns(ctx: Context) -> pd.DataFrame:
         SELECT b.source, b.team, b.key, b.summary, b.url, b.type, b.rule, b.start, b.timebox_end, b.finish,
                b.finished, b.timebox_h, b.actual_h, b.overrun_size, b.sprint_key, sp.sprint_id, sp.sprint_name,
                coalesce(c.carry_count, 0)::BIGINT AS carry_count
-        FROM {boxes} b LEFT JOIN {sp} sp USING (sprint_key) LEFT JOIN {carry} c USING (source, key)
+        FROM {boxes} b LEFT JOIN {sp} sp ON sp.sprint_key = b.sprint_key
+        LEFT JOIN {carry} c ON c.source = b.source AND c.key = b.key
         WHERE b.overrun ORDER BY b.source, b.key
     """)

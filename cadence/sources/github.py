@@ -29,6 +29,10 @@ PACE_BELOW = 500
 _NESTED = ("timelineItems", "labels", "assignees")
 
 
+class AuthError(SourceError):
+    """GitHub rejected the token: no later request can succeed, so the sync stops (exit 1)."""
+
+
 def graphql_endpoint(api_url: str) -> tuple[str, str]:
     """(base URL, path) of the GraphQL endpoint for a REST ``api_url``."""
     base = api_url.rstrip("/")
@@ -82,7 +86,7 @@ class GitHub:
                     self._sleep(60.0, "secondary rate limit without Retry-After")
                     continue
                 if exc.status == 401:
-                    raise SourceError(
+                    raise AuthError(
                         f"GitHub at {self.api_url} rejected the token in GITHUB_TOKEN (401 Bad credentials); "
                         "check that it is valid and has not expired"
                     ) from None

@@ -1,0 +1,95 @@
+"""The metrics: SQL run in DuckDB, handed out as pandas DataFrames (columns in docs/frames.md).
+
+Every function is ``fn(con, *, as_of, config, **kw) -> DataFrame``. ``as_of`` is an aware
+datetime and is never read from the clock here. The connection may be read-only; intermediate
+results live in ``_cad_*`` temp tables that are dropped before the function returns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from cadence.config import Config
+from cadence.metrics import compare, feedback as _feedback, km, learnings as _learnings
+from cadence.metrics import sprint_report, timebox, timing, weekly
+from cadence.metrics.sql import Context
+
+__all__ = [
+    "sprints", "issues", "by_sprint", "by_week", "feedback", "feedback_summary", "feedback_curves",
+    "overruns", "learnings", "compare_cadences", "switches",
+]
+
+Con = duckdb.DuckDBPyConnection
+
+
+def sprints(con: Con, *, as_of: datetime, config: Config) -> pd.DataFrame:
+    """One row per sprint: dates, length, cadence bucket, length mismatch, late close."""
+    with Context(con, as_of, config) as ctx:
+        return sprint_report.sprints(ctx)
+
+
+def issues(con: Con, *, as_of: datetime, config: Config) -> pd.DataFrame:
+    """One row per item: start, finish, cycle time, carry count."""
+    with Context(con, as_of, config) as ctx:
+        return timing.issues(ctx)
+
+
+def by_sprint(con: Con, *, as_of: datetime, config: Config) -> pd.DataFrame:
+    """The sprint report, one row per sprint (PRODUCT.md's columns first, in order)."""
+    with Context(con, as_of, config) as ctx:
+        return sprint_report.by_sprint(ctx)
+
+
+def by_week(con: Con, *, as_of: datetime, config: Config) -> pd.DataFrame:
+    """Per team and ISO week: completed, started, added, learnings, feedback events."""
+    with Context(con, as_of, config) as ctx:
+        return weekly.by_week(ctx)
+
+
+def feedback(con: Con, *, as_of: datetime, config: Config) -> pd.DataFrame:
+    """One row per started item: observed, review and headline latency, censored at as_of."""
+    with Context(con, as_of, config) as ctx:
+        return _feedback.feedback(ctx)
+
+
+def feedback_summary(con: Con, *, as_of: datetime, config: Config, by: str = "cadence") -> pd.DataFrame:
+    """Kaplan-Meier median and p85 latency with 95% intervals, per group (and ``all``) and kind."""
+    return km.summary(feedback(con, as_of=as_of, config=config), _check_by(by))
+
+
+def feedback_curves(con: Con, *, as_of: datetime, config: Config, by: str = "cadence") -> pd.DataFrame:
+    """Kaplan-Meier survival curves of feedback latency with 95% bands."""
+    return km.curves(feedback(con, as_of=as_of, config=config), _check_by(by))
+
+
+def overruns(con: Con, *, as_of: datetime, config: Config) -> pd.DataFrame:
+    """Every item whose timebox ran over, with the rule that gave the timebox."""
+    with Context(con, as_of, config) as ctx:
+        return timebox.overruns(ctx)
+
+
+def learnings(con: Con, *, as_of: datetime, config: Config) -> pd.DataFrame:
+    """Every learning with its text, item, link, sprint and ISO week."""
+    with Context(con, as_of, config) as ctx:
+        return _learnings.learnings(ctx)
+
+
+def compare_cadences(
+    con: Con, *, as_of: datetime, config: Config, seed: int = 0, n_boot: int = 2000
+) -> pd.DataFrame:
+    """Per metric and cadence: estimate with a 95% bootstrap interval, sample sizes, warnings."""
+    return compare.compare(by_sprint(con, as_of=as_of, config=config), seed=seed, n_boot=n_boot)
+
+
+def switches(con: Con, *, as_of: datetime, config: Config, seed: int = 0, n_boot: int = 2000) -> pd.DataFrame:
+    """Before/after comparison, per metric, for each team that switched cadence."""
+    return compare.switches(by_sprint(con, as_of=as_of, config=config), seed=seed, n_boot=n_boot)
+
+
+def _check_by(by: str) -> str:
+    if by not in ("cadence", "team", "sprint"):
+        raise ValueError(f"by must be cadence, team or sprint, not {by!r}")
+    return by

@@ -1,0 +1,269 @@
+"""``cadence sync github``: fetch over GraphQL, normalise, and save page by page with the cursor.
+
+Choices where PRODUCT.md is silent:
+
+- Projects (``--project OWNER/NUMBER``) are synced first and always in full: Projects v2 items
+  cannot be filtered by update time, and the membership snapshot must be complete. Their
+  iterations are the sprints. Of several iteration fields, the first is used.
+- Milestones are the sprints of a repository unless a project synced in the same run holds its
+  items; then the project's iterations are its sprints and milestone events are not membership.
+- Each repository is one scope. Its cursor ``value`` is the newest ``updatedAt`` of a *completed*
+  sync. Issues are read with ``filterBy: {since: cursor - 2 min}`` oldest first, and every page is
+  saved with ``details.issues_since`` so a killed sync resumes after the last saved page. Pull
+  requests are read newest first until one is older than ``cursor - 2 min``; a sync killed among
+  them reads them again from the newest (upserts make that harmless). The cursor moves only when
+  both are done. The overlap re-reads a few items; that is the price of not trusting clocks.
+- A failure before anything was saved raises ``SourceError`` (exit 1); so does a rejected token at
+  any time. A failure after pages were saved is reported in ``SyncReport.errors`` (exit 2).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from cadence import warehouse
+from cadence.config import Config
+from cadence.errors import CadenceError, SourceError
+from cadence.normalize import github as normalize
+from cadence.normalize import github_sprints as sprints
+from cadence.progress import Progress, silent
+from cadence.records import Batch, Problem, Team, sprint_key
+from cadence.sources import github as source
+from cadence.sources.http import RetryPolicy
+from cadence.sync.common import SyncReport
+
+log = logging.getLogger(__name__)
+
+SOURCE = "github"
+OVERLAP = timedelta(minutes=2)
+STATUS_FIELD = "Status"  # the built-in single-select field every Projects v2 project has
+
+
+@dataclass
+class Run:
+    """The state of one sync: where it writes, what it has saved."""
+
+    db_path: Path
+    gh: source.GitHub
+    config: Config
+    report: SyncReport
+    progress: Progress
+    now: datetime
+    pages_saved: int = 0
+    sprint_keys: set[str] = field(default_factory=set)
+
+    @property
+    def stamp(self) -> str:
+        return self.now.isoformat()
+
+    def save(self, batch: Batch, cursor: warehouse.Cursor) -> None:
+        # A connection per page keeps write transactions short, so readers are not locked out.
+        with warehouse.connect(self.db_path, read_only=False) as con:
+            warehouse.save(con, batch, cursor)
+        self.pages_saved += 1
+        self.report.items += len(batch.items)
+        self.report.events += len(batch.events)
+        self.report.problems += len(batch.problems)
+        self.sprint_keys.update(s["sprint_key"] for s in batch.sprints)
+        self.report.sprints = len(self.sprint_keys)
+
+    def query(self, sql: str, params: list[Any]) -> list[tuple]:
+        with warehouse.connect(self.db_path, read_only=False) as con:
+            return con.execute(sql, params).fetchall()
+
+
+def sync_github(
+    db_path: Path,
+    repos: list[str],
+    projects: list[str],
+    api_url: str,
+    full: bool,
+    config: Config,
+    progress: Progress = silent,
+    env: Mapping[str, str] = os.environ,
+    policy: RetryPolicy | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> SyncReport:
+    """Sync issues, pull requests, timelines, milestones and Projects v2 iterations into ``db_path``."""
+    token = (env.get("GITHUB_TOKEN") or "").strip()
+    if not token:
+        raise SourceError("GITHUB_TOKEN is not set: export a GitHub token that can read the repositories and projects")
+    repo_names = [_split(r, "--repo", "OWNER/NAME") for r in repos]
+    project_ids = [_split(p, "--project", "OWNER/NUMBER") for p in projects]
+    if any(not number.isdigit() for _, number in project_ids):
+        raise CadenceError(f"--project should be OWNER/NUMBER with a numeric project number, got {projects}")
+    sync_time = (now or (lambda: datetime.now(timezone.utc)))().astimezone(timezone.utc).replace(microsecond=0)
+    gh = source.GitHub(api_url, token, policy)
+    run = Run(Path(db_path), gh, config, SyncReport(SOURCE), progress, sync_time)
+    try:
+        project_repos: set[str] = set()
+        for owner, number in project_ids:
+            scope = f"project:{owner}/{number}"
+            _guarded(run, scope, lambda: project_repos.update(sync_project(run, owner, int(number))))
+        for owner, name in repo_names:
+            repo = f"{owner}/{name}"
+            _guarded(run, repo, lambda: sync_repo(run, owner, name, full, repo not in project_repos))
+    finally:
+        gh.close()
+        run.report.requests = gh.http.stats.requests
+        log.info("github: %d requests, GraphQL cost %d", gh.http.stats.requests, gh.cost)
+    return run.report
+
+
+def _split(value: str, option: str, form: str) -> tuple[str, str]:
+    parts = value.strip().strip("/").split("/")
+    if len(parts) != 2 or not all(parts):
+        raise CadenceError(f"{option} should be {form}, got {value!r}")
+    return parts[0], parts[1]
+
+
+def _guarded(run: Run, scope: str, work: Callable[[], Any]) -> None:
+    try:
+        work()
+    except source.AuthError:
+        raise
+    except SourceError as exc:
+        if run.pages_saved == 0:
+            raise
+        log.error("github %s: %s", scope, exc)
+        run.report.errors.append(f"{scope}: {exc}")
+        return
+    run.report.scopes.append(scope)
+
+
+def _problems(scope: str, errors: list[str]) -> list[Problem]:
+    return [Problem(source=SOURCE, entity="query", entity_id=scope, problem="graphql_error", detail=e) for e in errors]
+
+
+def read_cursor(run: Run, scope: str) -> tuple[str | None, dict[str, Any]]:
+    rows = run.query("SELECT cursor, details FROM sync_state WHERE source = ? AND scope = ?", [SOURCE, scope])
+    if not rows:
+        return None, {}
+    import json
+
+    return rows[0][0], json.loads(rows[0][1]) if rows[0][1] else {}
+
+
+def _minus_overlap(stamp: str | None) -> str | None:
+    if not stamp:
+        return None
+    moved = sprints.parse_time(stamp) - OVERLAP
+    return moved.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _newest(current: str | None, nodes: list[dict[str, Any]]) -> str | None:
+    stamps = [n["updatedAt"] for n in nodes if n.get("updatedAt")] + ([current] if current else [])
+    return max(stamps, key=lambda s: sprints.parse_time(s)) if stamps else None
+
+
+def sync_repo(run: Run, owner: str, name: str, full: bool, milestones_are_sprints: bool) -> None:
+    """Milestones, then issues oldest update first, then pull requests newest first."""
+    repo = f"{owner}/{name}"
+    team = run.config.team_for(f"github:{repo}", repo)
+    cursor, details = (None, {}) if full else read_cursor(run, repo)
+    batch = Batch(teams=[Team(team=team, source=SOURCE, scope=repo, synthetic=False)])
+    titles: dict[str, int] | None = None
+    if milestones_are_sprints:
+        found = source.milestones(run.gh, owner, name)
+        titles = {m["title"]: m["number"] for m in found}
+        batch.sprints = sprints.milestone_sprints(found, repo, team, run.now)
+        batch.raw = [{"source": SOURCE, "entity": "milestone", "entity_id": f"{repo}#{m['number']}",
+                      "fetched_at": run.stamp, "payload": m} for m in found]
+    run.save(batch, warehouse.Cursor(SOURCE, repo, cursor, details))
+    state = {"issues_since": details.get("issues_since") or cursor, "watermark": details.get("watermark") or cursor}
+    done = 0
+    for page in source.issue_pages(run.gh, owner, name, _minus_overlap(state["issues_since"])):
+        state["issues_since"] = _newest(state["issues_since"], page.nodes)
+        done += _save_items(run, repo, team, titles, page, cursor, state)
+        run.progress(f"{repo} issues", done)
+    done = 0
+    for page in source.pull_request_pages(run.gh, owner, name, _minus_overlap(cursor)):
+        done += _save_items(run, repo, team, titles, page, cursor, state)
+        run.progress(f"{repo} pull requests", done)
+    run.save(Batch(), warehouse.Cursor(SOURCE, repo, state["watermark"], {}))
+
+
+def _save_items(run: Run, repo: str, team: str, titles: dict[str, int] | None, page: source.Page,
+                cursor: str | None, state: dict[str, Any]) -> int:
+    batch = normalize.normalize_items(page.nodes, repo, team, run.config, run.stamp, titles)
+    batch.problems += _problems(repo, page.errors)
+    state["watermark"] = _newest(state["watermark"], page.nodes)
+    run.save(batch, warehouse.Cursor(SOURCE, repo, cursor, dict(state)))
+    return len(page.nodes)
+
+
+def sync_project(run: Run, owner: str, number: int) -> set[str]:
+    """Iterations as sprints, and a membership snapshot of every item; returns the items' repositories."""
+    scope = f"project:{owner}/{number}"
+    project = source.project(run.gh, owner, number)
+    team = run.config.team_for(f"github:{scope}", project.get("title") or scope)
+    batch = Batch(teams=[Team(team=team, source=SOURCE, scope=scope, synthetic=False)])
+    batch.raw = [{"source": SOURCE, "entity": "project", "entity_id": scope, "fetched_at": run.stamp, "payload": project}]
+    fields = sprints.iteration_fields(project)
+    if len(fields) > 1:
+        log.warning("github %s: %d iteration fields; using %r", scope, len(fields), fields[0]["name"])
+    if fields:
+        batch.sprints = sprints.iteration_sprints(project, fields[0], scope, team, run.now)
+    else:
+        batch.problems.append(Problem(source=SOURCE, entity="project", entity_id=scope, problem="no_iteration_field",
+                                      detail="the project has no iteration field, so it gives no sprints"))
+    starts = {s["sprint_key"]: sprints.parse_time(str(s["planned_start"])) for s in batch.sprints}
+    baseline_text, _ = read_cursor(run, scope)
+    baseline = sprints.parse_time(baseline_text) if baseline_text else None
+    previous = _snapshot(run, baseline, list(starts)) if baseline else None
+    batch.problems += sprints.no_snapshot_history(batch.sprints, _first_snapshot(run, list(starts)) or run.now)
+    run.save(batch, warehouse.Cursor(SOURCE, scope, baseline_text, {"running_since": run.stamp}))
+    seen: set[str] = set()
+    field_name = fields[0]["name"] if fields else "Iteration"
+    for page in source.project_item_pages(run.gh, project["id"], field_name, STATUS_FIELD):
+        observed, keys, problems = _observe(page.nodes, starts, scope)
+        seen |= keys
+        subset = None if previous is None else {k: v for k, v in previous.items() if k in keys}
+        page_batch = sprints.iteration_membership(observed, subset, baseline, starts, run.now)
+        page_batch.problems += problems + _problems(scope, page.errors)
+        page_batch.raw = [{"source": SOURCE, "entity": "project_item", "entity_id": n["id"], "fetched_at": run.stamp,
+                           "payload": n} for n in page.nodes]
+        run.save(page_batch, warehouse.Cursor(SOURCE, scope, baseline_text, {"running_since": run.stamp}))
+        run.progress(f"{scope} items", len(seen))
+    gone = {k: v for k, v in (previous or {}).items() if k not in seen}
+    final = sprints.iteration_membership({}, gone, baseline, starts, run.now)
+    run.save(final, warehouse.Cursor(SOURCE, scope, run.stamp, {}))
+    return {key.split("#")[0] for key in seen}
+
+
+def _observe(items: list[dict[str, Any]], starts: Mapping[str, datetime], scope: str) -> tuple[dict[str, str], set[str], list[Problem]]:
+    observed: dict[str, str] = {}
+    keys: set[str] = set()
+    problems: list[Problem] = []
+    for item in items:
+        key = sprints.project_item_key(item)
+        if key is None:  # a draft issue: no issue or pull request to attach it to
+            continue
+        keys.add(key)
+        iteration_id = (item.get("iteration") or {}).get("iterationId")
+        if not iteration_id:
+            continue
+        sprint = sprint_key(SOURCE, iteration_id)
+        if sprint in starts:
+            observed[key] = sprint
+        else:
+            problems.append(Problem(source=SOURCE, entity="item", entity_id=key, problem="unknown_iteration",
+                                    detail=f"iteration {iteration_id} is not among {scope}'s iterations"))
+    return observed, keys, problems
+
+
+def _snapshot(run: Run, at: datetime, sprint_keys: list[str]) -> dict[str, str]:
+    rows = run.query("SELECT key, sprint_key FROM snapshots WHERE seen_at = ? AND list_contains(?, sprint_key)",
+                     [at, sprint_keys])
+    return dict(rows)
+
+
+def _first_snapshot(run: Run, sprint_keys: list[str]) -> datetime | None:
+    rows = run.query("SELECT min(seen_at) FROM snapshots WHERE list_contains(?, sprint_key)", [sprint_keys])
+    first = rows[0][0] if rows else None
+    return first.astimezone(timezone.utc) if first is not None else None
