@@ -77,7 +77,8 @@ class ImportReport:
     rejected_count: int = 0
 
     def summary(self) -> str:
-        counts = ", ".join(f"{n} {kind}s" for kind, n in self.loaded.items() if n)
+        plural = {kind: table for kind, (table, _) in SPECS.items()}
+        counts = ", ".join(f"{n} {plural[kind]}" for kind, n in self.loaded.items() if n)
         return f"loaded {counts or 'nothing'} from {len(self.files)} file(s); {self.rejected_count} row(s) rejected"
 
 

@@ -42,7 +42,8 @@ def patternfly(fixtures: Path) -> JiraData:
     """The 10 real patternfly.atlassian.net issues, with a /field, /status and boards built from them.
 
     The field list keeps the recorded ids and names; the Sprint field gets its real schema type.
-    The 3 real comments recorded by perceval are attached to OSUX-161.
+    The 2 distinct real comments recorded by perceval, plus a bot's and a deleted user's, are
+    attached to OSUX-161.
     """
     lines = (fixtures / "jira" / "patternfly-issues.elk.jsonl").read_text().splitlines()
     wrapped = [json.loads(line)["_source"]["data"] for line in lines if line.strip()]
@@ -56,9 +57,15 @@ def patternfly(fixtures: Path) -> JiraData:
     system = ["summary", "status", "assignee", "labels", "created", "updated", "issuetype", "project"]
     field_list = [{"id": s, "name": s.title(), "custom": False, "schema": {"type": "any", "system": s}} for s in system]
     issues = [unwrap(i) for i in wrapped]
-    comments = []
+    recorded: dict[str, Any] = {}
     for page in ("jira_comments_issue_page_1.json", "jira_comments_issue_page_2.json"):
-        comments += json.loads((fixtures / "jira" / "perceval" / page).read_text())["comments"]
+        recorded.update({c["id"]: c for c in json.loads((fixtures / "jira" / "perceval" / page).read_text())["comments"]})
+    # Constructed: an app (bot) comment and one whose author was deleted (Jira then omits "author").
+    comments = list(recorded.values()) + [
+        {"id": "20001", "author": {"accountId": "app-1", "accountType": "app", "displayName": "Automation"},
+         "created": "2017-11-01T10:00:00.000-0400", "body": "Result: build green"},
+        {"id": "20002", "created": "2017-11-02T10:00:00.000-0400", "body": "from a deleted user"},
+    ]
     for issue in issues:
         issue["fields"]["comment"] = {"comments": comments if issue["key"] == "OSUX-161" else [], "total": 0}
     statuses = [_status("10000", "To Do", "new"), _status("10100", "Next Up", "new"),

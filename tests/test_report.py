@@ -162,7 +162,7 @@ def test_listings_and_data_quality(page: str) -> None:
 def test_headline_trend_against_previous_sprints(page: str) -> None:
     """Team A's latest closed sprint (A 14) has say/do 75%, against the mean of 50%, 60%, 100% = 70%."""
     row = re.search(r"<tr><td>A</td><td>A 14</td>.*?</tr>", page).group(0)
-    assert "75%" in row and "▲ 70%" in row
+    assert "75%" in row and "▲ from 70%" in row
 
 
 def test_quarto_is_used_when_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,7 +31,9 @@ def feedback_curves(curves: pd.DataFrame) -> AnyChart:
     ]
     x = alt.X("t_h:Q", title="Hours since the item started")
     base = alt.Chart(data).encode(x=x, color=cadence_color(), tooltip=tooltip)
-    band = base.mark_area(opacity=0.18, interpolate="step-after").encode(y="ci_low:Q", y2="ci_high:Q")
+    band = base.mark_area(opacity=0.18, interpolate="step-after").encode(
+        y="ci_low:Q", y2="ci_high:Q", color=cadence_color().legend(None)
+    )
     line = base.mark_line(interpolate="step-after").encode(
         y=alt.Y("survival:Q", title="Share still waiting for feedback", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
     )

@@ -17,7 +17,7 @@ def metric_trend(by_sprint: pd.DataFrame, metric: str, target: float | None = No
     ``by_sprint`` is the ``metrics(by="sprint")`` frame. ``target`` draws a dashed reference line.
     """
     label = metric_label(metric)
-    title = f"{label.split(' (')[0]} per sprint"
+    title = f"{label} by sprint"
     if is_empty(by_sprint, [metric, "start"]):
         return empty_chart(title, f"No sprint has a value for {label.lower()} yet.")
     data = inline(by_sprint, [*_TOOLTIP_COLUMNS, metric])
@@ -67,7 +67,7 @@ def carry_counts(issues: pd.DataFrame, rabbit_hole: int = 2) -> AnyChart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("carry_count:O", title="Times carried over to the next sprint (sprints)"),
+            x=alt.X("carry_count:O", title="Times carried over to the next sprint (sprints)", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("count():Q", title="Items"),
             color=alt.condition(
                 alt.datum.carry_count >= rabbit_hole, alt.value(HIGHLIGHT), alt.value("#0072B2")

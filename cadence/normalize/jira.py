@@ -41,6 +41,7 @@ class Site:
     fields: Fields = field(default_factory=Fields)
     categories: Mapping[str, str] = field(default_factory=dict)  # status id -> category
     boards: Mapping[str, str] = field(default_factory=dict)  # board id -> board name
+    project_boards: Mapping[str, str] = field(default_factory=dict)  # project key -> its only board id
     known_sprints: frozenset[str] = frozenset()  # sprint ids already saved from the Agile API
     config: Config = field(default_factory=Config)
     people: People = field(default_factory=People)
@@ -50,7 +51,9 @@ class Site:
         return self.config.team_for(f"jira:board:{board_id}", name) if name else None
 
     def team_for_project(self, project_key: str) -> str:
-        return self.config.team_for(f"jira:project:{project_key}", project_key)
+        """A project with exactly one board belongs to that board's team; otherwise to its own."""
+        board_team = self.team_for_board(self.project_boards.get(project_key))
+        return board_team or self.config.team_for(f"jira:project:{project_key}", project_key)
 
 
 def raw(entity: str, entity_id: Any, payload: Any, fetched_at: datetime, people: People) -> Raw:
@@ -113,7 +116,7 @@ def _event(base: Mapping[str, Any], **values: Any) -> Event:
 
 
 def issue_team(issue: Mapping[str, Any], sprints: list[dict[str, Any]], site: Site) -> str:
-    """The board of the issue's latest sprint, when that board is known; else its project."""
+    """The board of the issue's latest sprint, when that board is known; else its project's."""
     for entry in reversed(sprints):
         team = site.team_for_board(entry.get("boardId"))
         if team:

@@ -24,6 +24,9 @@ SPRINT_SCHEMA = "com.pyxis.greenhopper.jira:gh-sprint"
 STORY_POINT_NAMES = ("story points", "story point estimate")
 NUMBER_SCHEMAS = ("com.atlassian.jira.plugin.system.customfieldtypes:float", "com.atlassian.jira.plugin.system.customfieldtypes:jwm-story-points")
 
+# Changelog items whose from/to name a person (ids, and display names in fromString/toString).
+PERSON_FIELDS = ("assignee", "reporter", "creator")
+
 CATEGORY_BY_KEY = {"new": "new", "indeterminate": "in_progress", "done": "done"}
 
 # Keys Jira writes in the old sprint string, in any order. Splitting only before these keeps
@@ -97,7 +100,8 @@ class People:
         return "bot" if user.get("accountType") == "app" else "human"
 
     def scrub(self, payload: Any) -> Any:
-        """A copy of a raw payload with every user object reduced to its (hashed) id."""
+        """A copy of a raw payload with every user object reduced to its (hashed) id, and people in
+        assignee/reporter changelog items hashed. Free text (comment bodies, @mentions) is kept."""
         if not self.pseudonymize:
             return payload
         if isinstance(payload, list):
@@ -106,6 +110,8 @@ class People:
             return payload
         if _looks_like_user(payload):
             return {"accountId": self.id_of(payload), "accountType": payload.get("accountType")}
+        if payload.get("field") in PERSON_FIELDS:  # a changelog item naming people in from/to
+            return {k: self.hide(v) if k in ("from", "to", "fromString", "toString") else v for k, v in payload.items()}
         return {k: self.scrub(v) for k, v in payload.items() if k not in ("emailAddress", "displayName")}
 
 

@@ -42,7 +42,7 @@ def _trend_cell(latest: Any, before: Any, fmt: Callable[[Any], str], higher_bett
     up = latest > before
     css = "up" if up == higher_better else "down"
     arrow = "▲" if up else "▼"
-    return f'{esc(fmt(latest))} <span class="{css}" title="mean of the {TREND_WINDOW} sprints before: {esc(fmt(before))}">{arrow} {esc(fmt(before))}</span>'
+    return f'{esc(fmt(latest))} <span class="{css}" title="mean of the {TREND_WINDOW} sprints before: {esc(fmt(before))}">{arrow} from {esc(fmt(before))}</span>'
 
 
 def headline(data: ReportData, scrub: Callable[[Any], str]) -> Section:

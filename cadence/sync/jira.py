@@ -160,6 +160,7 @@ def prepare(run: Run, projects: list[str], board_ids: list[int], config: Config)
     site = normalize.Site(
         base_url=source.url, fields=fields, categories={s["status_id"]: s["category"] for s in batch.statuses},
         boards={str(b["id"]): str(b.get("name") or b["id"]) for b in boards}, config=config, people=people,
+        project_boards=only_boards(boards),
     )
     for board, detail in zip(boards, details):
         batch.teams.append(normalize.board_team(board, config))
@@ -217,6 +218,12 @@ def board_details(source: JiraSource, board: Mapping[str, Any]) -> dict[str, Any
 def _board_project(board: Mapping[str, Any]) -> str | None:
     location = board.get("location") or {}
     return location.get("projectKey") or location.get("key")
+
+
+def only_boards(boards: list[dict[str, Any]]) -> dict[str, str]:
+    """Project key -> board id, for projects that have exactly one board."""
+    per_project = Counter(_board_project(b) for b in boards)
+    return {_board_project(b): str(b["id"]) for b in boards if _board_project(b) and per_project[_board_project(b)] == 1}
 
 
 def most_common(values: list[str | None]) -> str | None:
