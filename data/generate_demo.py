@@ -61,6 +61,7 @@ class TeamPlan:
     people: tuple[str, ...]  # the first is the lead, who plans and closes sprints
     phases: tuple[Phase, ...]
     items_per_week: float
+    spike_share: float
     story_days: float  # median calendar days from start to done of a story
     spike_overrun: float  # median actual / timebox of a spike
     late_close_p: float
@@ -71,18 +72,26 @@ class TeamPlan:
 
 TEAMS = (
     TeamPlan("Vision (synthetic)", "VIS", ("alice", "bob", "carol", "dmitri", "erin"),
-             (Phase(date(2026, 3, 23), 7, 9.0, 0.8),), 9.0, 1.5, 0.9, 0.06, False, True,
-             ("augmentation pipeline", "detector head", "labelling tool", "eval harness", "image cache")),
+             phases=(Phase(date(2026, 3, 23), 7, feedback_h=9.0, learning_p=0.8),),
+             items_per_week=9.0, spike_share=0.12, story_days=1.5, spike_overrun=0.9, late_close_p=0.06,
+             logs_work=False, future_sprint=True,
+             topics=("augmentation pipeline", "detector head", "labelling tool", "eval harness", "image cache")),
     TeamPlan("Ranking (synthetic)", "RNK", ("frank", "grace", "heidi", "ivan", "judy", "karl"),
-             (Phase(date(2026, 3, 2), 14, 22.0, 0.6),), 9.0, 2.8, 1.15, 0.12, True, False,
-             ("feature store", "candidate generator", "click model", "A/B dashboard", "reranker")),
+             phases=(Phase(date(2026, 3, 2), 14, feedback_h=22.0, learning_p=0.5),),
+             items_per_week=9.0, spike_share=0.08, story_days=2.8, spike_overrun=1.15, late_close_p=0.12,
+             logs_work=True, future_sprint=False,
+             topics=("feature store", "candidate generator", "click model", "A/B dashboard", "reranker")),
     TeamPlan("Forecast (synthetic)", "FCT", ("liam", "mona", "nadia", "oscar", "peggy"),
-             (Phase(date(2026, 2, 23), 21, 38.0, 0.45),), 8.0, 4.0, 1.4, 0.25, False, True,
-             ("demand model", "backfill job", "holiday features", "quantile loss", "forecast API")),
+             phases=(Phase(date(2026, 2, 23), 21, feedback_h=38.0, learning_p=0.35),),
+             items_per_week=8.0, spike_share=0.07, story_days=4.0, spike_overrun=1.4, late_close_p=0.25,
+             logs_work=False, future_sprint=True,
+             topics=("demand model", "backfill job", "holiday features", "quantile loss", "forecast API")),
     TeamPlan("Speech (synthetic)", "SPH", ("quinn", "rosa", "sam", "tariq", "uma", "victor"),
-             (Phase(date(2026, 2, 23), 14, 26.0, 0.55), Phase(date(2026, 7, 13), 7, 12.0, 0.8)),
-             9.0, 2.5, 1.1, 0.1, False, False,
-             ("ASR decoder", "diarisation", "audio loader", "WER report", "wake-word model")),
+             phases=(Phase(date(2026, 2, 23), 14, feedback_h=26.0, learning_p=0.5),
+                     Phase(date(2026, 7, 13), 7, feedback_h=12.0, learning_p=0.8)),
+             items_per_week=9.0, spike_share=0.1, story_days=2.5, spike_overrun=1.1, late_close_p=0.1,
+             logs_work=False, future_sprint=False,
+             topics=("ASR decoder", "diarisation", "audio loader", "WER report", "wake-word model")),
 )
 
 STORY = ("Add {t} metrics to the nightly run", "Refactor the {t} config", "Support batch mode in the {t}",
@@ -201,7 +210,8 @@ def build_sprints(plan: TeamPlan, rng: random.Random, first_id: int) -> list[Spr
 
 
 def new_item(plan: TeamPlan, rng: random.Random, created: datetime, kind: str | None = None) -> Item:
-    kind = kind or rng.choices(("Story", "Bug", "Spike"), (0.6, 0.28, 0.12))[0]
+    kind = kind or rng.choices(("Story", "Bug", "Spike"), (0.66 - plan.spike_share / 2, 0.34 - plan.spike_share / 2,
+                                                             plan.spike_share))[0]
     template = rng.choice({"Story": STORY, "Bug": BUG, "Spike": SPIKE}[kind])
     item = Item(plan, kind, template.format(t=rng.choice(plan.topics)), created)
     if kind == "Bug":
@@ -276,8 +286,9 @@ def work(item: Item, rng: random.Random, phase: Phase, begin: datetime) -> None:
         item.event(between(rng, item.created, start - MIN), "comment", rng.choice(peers), text="Is this still needed?")
     if rng.random() < 0.04:
         owner = reassign(item, rng, start + DAY * span * 0.3, owner)
+        peers = [p for p in people if p != owner]
     end = finish(item, rng, phase, owner, peers, start, span)
-    if end and item.type != "Spike" and rng.random() < 0.05:
+    if item.type != "Spike" and rng.random() < 0.05:
         reopen(item, rng, phase, owner, peers, end)
 
 
@@ -295,6 +306,7 @@ def finish(item: Item, rng: random.Random, phase: Phase, owner: str, peers: list
         item.move(t, "blocked", owner)
         t = working(t + DAY * rng.uniform(0.5, 3))
         item.move(t, "doing", owner)
+        t = working(t + HOUR * rng.uniform(1, 8))
     reviewed = item.type != "Spike" or rng.random() < 0.3
     closer = owner
     if reviewed:
@@ -448,8 +460,9 @@ def membership(item: Item, sprints: list[Sprint]) -> None:
                     and e["from_category"] == "done" and e["to_category"] != "done"]
         if not reopened:
             return
-        running = [j for j, s in enumerate(sprints) if s.actual_start and s.actual_start <= reopened[0]]
-        i = max(running[-1], i + 1) if i + 1 < len(sprints) else i
+        # the sprint running at the reopening, or the one about to start
+        i = next(j for j in range(i + 1, len(sprints))
+                 if sprints[j].completed_at is None or sprints[j].completed_at > reopened[0])
         add(i, reopened[0] + 2 * MIN)
 
 

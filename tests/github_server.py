@@ -175,7 +175,7 @@ def query_cost(document: Any, variables: dict[str, Any]) -> int:
             elif isinstance(selection, InlineFragmentNode):
                 walk(selection.selection_set, parents)
             elif isinstance(selection, FieldNode):
-                args = {a.name.value: a.value for a in selection.arguments}
+                args = {a.name.value: a.value for a in selection.arguments or ()}
                 size = args.get("first") or args.get("last")
                 if size is None:
                     walk(selection.selection_set, parents)

@@ -181,11 +181,12 @@ def test_status_events_chain_and_match_the_status_list(demo, by_key):
     todo = next(s["status_id"] for s in demo["statuses"] if s["category"] == "new")
     items = {i["key"]: i for i in demo["items"]}
     for key, events in by_key.items():
-        current = todo
+        current, previous = todo, None
         for e in (e for e in events if e["kind"] == "status"):
             assert e["from_id"] == current and e["to_category"] == category[e["to_id"]], e
             assert e["from_category"] == category[e["from_id"]], e
-            current = e["to_id"]
+            assert previous is None or _time(e["occurred_at"]) > previous, e  # no ties: order is unambiguous
+            current, previous = e["to_id"], _time(e["occurred_at"])
         assert items[key]["status_id"] == current, key
 
 

@@ -19,6 +19,7 @@ Choices where PRODUCT.md is silent:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -144,8 +145,6 @@ def read_cursor(run: Run, scope: str) -> tuple[str | None, dict[str, Any]]:
     rows = run.query("SELECT cursor, details FROM sync_state WHERE source = ? AND scope = ?", [SOURCE, scope])
     if not rows:
         return None, {}
-    import json
-
     return rows[0][0], json.loads(rows[0][1]) if rows[0][1] else {}
 
 
