@@ -48,9 +48,14 @@ def _db(db: Optional[Path]) -> Path:
 
 
 def _progress():
-    from cadence.progress import for_terminal
+    import atexit
 
-    return for_terminal()
+    from cadence.progress import RichProgress, for_terminal
+
+    progress = for_terminal()
+    if isinstance(progress, RichProgress):
+        atexit.register(progress.close)
+    return progress
 
 
 def _open(db: Optional[Path]):

@@ -222,10 +222,11 @@ class FakeJira:
             fields["comment"] = {"comments": comments[: self.inline_comments], "maxResults": self.inline_comments,
                                  "total": len(comments), "startAt": 0}
         if "changelog" in query.get("expand", ""):
-            histories = issue.get("changelog", {}).get("histories", [])
-            kept = histories[-self.inline_histories:] if histories else []
-            shown["changelog"] = {"startAt": len(histories) - len(kept), "maxResults": len(kept),
-                                  "total": len(histories), "histories": kept}
+            # Jira lists the inline changelog newest first and keeps only the most recent ones.
+            histories = sorted(issue.get("changelog", {}).get("histories", []), key=lambda h: parse_time(h["created"]),
+                               reverse=True)
+            kept = histories[: self.inline_histories]
+            shown["changelog"] = {"startAt": 0, "maxResults": len(kept), "total": len(histories), "histories": kept}
         return shown
 
     def bulkfetch(self, body: dict[str, Any]) -> Any:

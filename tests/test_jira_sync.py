@@ -62,13 +62,21 @@ def test_truncated_changelog_made_whole_with_bulkfetch(pf, db_path):
     [(payload,)] = rows(db_path, "SELECT payload FROM raw WHERE entity = 'issue' AND entity_id = 'OSUX-34'")
     histories = json.loads(payload)["changelog"]["histories"]
     assert len(histories) == 71 and len({h["id"] for h in histories}) == 71
-    # The oldest recorded history of PTNFLY-1673 is a status change; it is only in the bulkfetched part.
-    first = rows(db_path, "SELECT min(occurred_at) FROM events WHERE key = 'PTNFLY-1673' AND kind = 'status'")[0][0]
-    assert first == min(
-        datetime.strptime(h["created"], "%Y-%m-%dT%H:%M:%S.%f%z")
-        for i in pf.issues if i["key"] == "PTNFLY-1673"
-        for h in i["changelog"]["histories"] if any(x["field"] == "status" for x in h["items"])
-    )
+    assert {h["id"] for h in histories} == {h["id"] for h in pf.issue("OSUX-34")["changelog"]["histories"]}
+
+
+def test_the_oldest_transitions_survive_truncation(db_path):
+    # Constructed: 3 issues of 60-90 histories; history 0 of each (the oldest) is a status change,
+    # which Cloud's 40-newest inline changelog leaves out.
+    data = synthetic(3, histories=30, long_share=1.0, seed=2)
+    with FakeJira(data) as jira:
+        sync(jira, db_path, projects=["BEN"])
+    [bulk] = jira.seen("bulkfetch")
+    assert sorted(bulk.body["issueIdsOrKeys"]) == ["10000", "10001", "10002"]
+    oldest = rows(db_path, "SELECT event_id FROM events WHERE kind = 'status' ORDER BY event_id")
+    assert {"BEN-1:0:0:status", "BEN-2:1000:0:status", "BEN-3:2000:0:status"} <= {e for (e,) in oldest}
+    total = sum(len(i["changelog"]["histories"]) for i in data.issues)
+    assert rows(db_path, "SELECT count(DISTINCT split_part(event_id, ':', 2)) FROM events WHERE kind <> 'comment'") == [(total,)]
 
 
 def test_sprint_membership_from_the_recorded_changelog(pf, db_path):
