@@ -41,9 +41,6 @@ STATUSES = {
 }
 EVENT_COLUMNS = ("actor", "actor_kind", "field", "from_id", "from_value", "to_id", "to_value",
                  "from_category", "to_category", "text")
-ITEM_COLUMNS = ("team", "type", "summary", "description", "url", "created", "updated", "resolved", "status",
-                "status_id", "status_category", "resolution", "labels", "assignees", "original_estimate_h",
-                "time_spent_h", "due_date", "story_points")
 
 
 @dataclass(frozen=True)

@@ -295,6 +295,7 @@ def _gone() -> tuple[int, dict[str, str], Any]:
 def _handler(jira: FakeJira) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes; no 40 ms ACK stalls
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -69,7 +69,8 @@ def test_the_script_is_independent_of_hash_order(tmp_path):
     env = dict(os.environ, PYTHONHASHSEED="12345")
     subprocess.run([sys.executable, str(GENERATOR), "--out", str(tmp_path)], check=True, env=env,
                    capture_output=True)
-    assert (tmp_path / "events.jsonl").read_bytes() == (DEMO / "events.jsonl").read_bytes()
+    for name in FILES:
+        assert (tmp_path / f"{name}.jsonl").read_bytes() == (DEMO / f"{name}.jsonl").read_bytes(), name
 
 
 def _required_fields() -> dict[str, list[str]]:
@@ -204,7 +205,7 @@ def test_a_status_is_renamed_mid_history(demo):
     assert listed[next(iter(renamed))] == seq[-1]
 
 
-def _membership(by_key, sprints):
+def _membership(by_key):
     """(key, sprint) -> sorted [(time, +1|-1)] from the sprint events."""
     moves = defaultdict(list)
     for key, events in by_key.items():
@@ -218,7 +219,7 @@ def _membership(by_key, sprints):
 
 def test_workflow_has_carry_over_scope_change_reopening_and_sprintless_items(demo, by_key):
     sprints = {s["sprint_id"]: s for s in demo["sprints"]}
-    moves = _membership(by_key, sprints)
+    moves = _membership(by_key)
     carried = added = removed = 0
     for (key, sid), changes in moves.items():
         s = sprints[sid]

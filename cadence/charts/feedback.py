@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 
 from cadence.charts.base import AnyChart, empty_chart, inline, is_empty
-from cadence.charts.theme import cadence_color
+from cadence.charts.theme import CADENCES, cadence_color
 
 _KINDS = ["headline", "observed", "review"]
 
@@ -19,7 +19,11 @@ def feedback_curves(curves: pd.DataFrame) -> AnyChart:
     title = "Feedback latency by cadence (Kaplan-Meier)"
     if is_empty(curves, ["t_h", "survival"]):
         return empty_chart(title, "No started items, so no feedback latency yet.")
+    # Groups other than cadences ("all", items outside any sprint) are in the summary table, not here.
     frame = curves.rename(columns={"group": "cadence"})
+    frame = frame.loc[frame["cadence"].isin(CADENCES)]
+    if frame.empty:
+        return empty_chart(title, "No started items in sprints with a cadence yet.")
     data = inline(frame, ["cadence", "kind", "t_h", "survival", "ci_low", "ci_high"])
     tooltip = [
         alt.Tooltip("cadence:N", title="Cadence"),
@@ -29,7 +33,8 @@ def feedback_curves(curves: pd.DataFrame) -> AnyChart:
         alt.Tooltip("ci_low:Q", title="95% CI low", format=".0%"),
         alt.Tooltip("ci_high:Q", title="95% CI high", format=".0%"),
     ]
-    x = alt.X("t_h:Q", title="Hours since the item started")
+    # symlog: the first day matters most, yet censored tails run to months; log alone cannot show 0 h.
+    x = alt.X("t_h:Q", title="Hours since the item started (symlog scale)", scale=alt.Scale(type="symlog"))
     base = alt.Chart(data).encode(x=x, color=cadence_color(), tooltip=tooltip)
     band = base.mark_area(opacity=0.18, interpolate="step-after").encode(
         y="ci_low:Q", y2="ci_high:Q", color=cadence_color().legend(None)

@@ -182,7 +182,7 @@ def sprint_at(ctx: Context, rows: str) -> str:
         WHERE team IS NOT NULL AND start IS NOT NULL AND window_end IS NOT NULL
     """)
     return f"""
-    WITH r AS ({rows}),
+    WITH r AS MATERIALIZED ({rows}),
     held AS (
         SELECT r.rid, sp.sprint_key FROM r
         JOIN {ev} iv ON iv.source = r.source AND iv.key = r.key AND iv.is_in

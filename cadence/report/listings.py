@@ -14,6 +14,14 @@ from cadence.report.sections import Section, charts_markup
 # Listings show the newest rows first and stop here; the full lists are in the CSV files beside the report.
 MAX_ROWS = 500
 
+RULES = {
+    "label": "timebox label",
+    "estimate_worklog": "estimate vs time logged",
+    "estimate_working_time": "estimate vs working time",
+    "due_date": "due date",
+    "sprint_end": "end of its sprint",
+}
+
 
 def _capped(frame: pd.DataFrame, order: str, what: str, csv_name: str) -> tuple[pd.DataFrame, str]:
     frame = frame.sort_values(order, ascending=False, na_position="last")
@@ -38,7 +46,7 @@ def timeboxes(data: ReportData, scrub: Callable[[Any], str], show_people: bool) 
     items, note = _capped(items, "timebox_end", "overrunning items", "report_assets/overruns.csv")
     columns = [
         Column("team", "Team"), Column("sprint_name", "Sprint"), Column("key", "Item", link="url"), Column("summary", "Title"),
-        Column("rule", "Timebox from"), Column("timebox_h", "Timebox (h)", fmt_number(1)), Column("actual_h", "Actual (h)", fmt_number(1)),
+        Column("rule", "Timebox from", lambda v: RULES.get(v, "" if v is None else str(v))), Column("timebox_h", "Timebox (h)", fmt_number(1)), Column("actual_h", "Actual (h)", fmt_number(1)),
         Column("overrun_size", "Overrun", fmt_percent), Column("finished", "Finished", lambda v: "yes" if v is True else "not yet"),
         Column("carry_count", "Carried over"),
     ]

@@ -26,9 +26,9 @@ ASSETS = "report_assets"
 def _latest_sync(data: ReportData) -> str:
     synced = data.sync_status["last_success_at"].dropna() if "last_success_at" in data.sync_status else pd.Series(dtype=object)
     if not synced.empty:
-        return fmt_time(synced.max())
+        return f"the sync of {fmt_time(synced.max())}"
     done = data.runs.loc[data.runs["status"].isin(["ok", "partial"]), "ended_at"].dropna() if not data.runs.empty else synced
-    return fmt_time(done.max()) if not done.empty else "no sync recorded"
+    return f"the sync of {fmt_time(done.max())}" if not done.empty else "no recorded sync (imported or demo data)"
 
 
 def header(data: ReportData, generated: datetime, scrub: Callable[[Any], str]) -> str:
@@ -38,7 +38,7 @@ def header(data: ReportData, generated: datetime, scrub: Callable[[Any], str]) -
         parts.append('<p class="banner" id="synthetic-banner">Synthetic demo data: these teams and numbers are generated, not real.</p>')
     parts.append(
         f'<p class="meta" id="generated">Generated {esc(fmt_time(generated))}; metrics as of {esc(fmt_time(data.as_of))}; '
-        f"data from the sync of {esc(_latest_sync(data))}. {len(data.teams):,} teams, {len(data.sprints):,} sprints, "
+        f"data from {esc(_latest_sync(data))}. {len(data.teams):,} teams, {len(data.sprints):,} sprints, "
         f"{len(data.issues):,} items.</p>"
     )
     return raw_block("\n".join(parts))
