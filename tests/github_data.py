@@ -190,3 +190,9 @@ def synthetic_repo(repo: str, issues: int, events_per_issue: int, start: datetim
         updated = created + timedelta(minutes=events_per_issue + 1)
         data.issues.append(issue(repo, number, created, updated, timeline=timeline, labels=("bug",)))
     return data
+
+
+def set_status(item: dict[str, Any], status: str, when: datetime) -> None:
+    """Set a project item's Status, which moves its ``updatedAt`` as GitHub does."""
+    item["values"]["Status"] = {"__typename": "ProjectV2ItemFieldSingleSelectValue", "name": status, "optionId": status}
+    item["updatedAt"] = iso(when)

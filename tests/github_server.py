@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import threading
 from dataclasses import dataclass, field
@@ -86,11 +87,12 @@ def _ordered(items: list[dict[str, Any]], order: dict[str, Any] | None) -> list[
 
 
 def _repository(_: Any, info: Any, owner: str, name: str, **__: Any) -> dict[str, Any]:
-    repo = info.context.repos.get(f"{owner}/{name}")
-    if repo is None:
+    # Like GitHub, names match whatever their case, and nameWithOwner gives the real one.
+    found = [(full, repo) for full, repo in info.context.repos.items() if full.lower() == f"{owner}/{name}".lower()]
+    if not found:
         raise GraphQLError(f"Could not resolve to a Repository with the name '{owner}/{name}'.",
                            extensions={"type": "NOT_FOUND"})
-    return {"__typename": "Repository", "nameWithOwner": f"{owner}/{name}", "_data": repo}
+    return {"__typename": "Repository", "nameWithOwner": found[0][0], "_data": found[0][1]}
 
 
 def _issues(source: dict[str, Any], _: Any, filterBy: dict[str, Any] | None = None, orderBy: Any = None, **args: Any):
@@ -212,6 +214,7 @@ class GitHubServer:
         self.cost_spent = 0
         self._documents: dict[str, Any] = {}
         self._lock = threading.Lock()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on stderr
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

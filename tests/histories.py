@@ -25,8 +25,9 @@ def at(day: float, hour: float = 0) -> datetime:
 
 
 class History:
-    def __init__(self, source: str = "jira") -> None:
+    def __init__(self, source: str = "jira", prefix: str = "e") -> None:
         self.source = source
+        self.prefix = prefix
         self.batch = Batch()
         self._n = 0
         self.batch.statuses = [
@@ -37,7 +38,7 @@ class History:
         self._n += 1
         cols.setdefault("actor", "someone")
         cols.setdefault("actor_kind", "human")
-        self.batch.events.append({"source": self.source, "event_id": f"e{self._n:06d}", "key": key,
+        self.batch.events.append({"source": self.source, "event_id": f"{self.prefix}{self._n:06d}", "key": key,
                                   "occurred_at": at(day), "kind": kind, **cols})
         return self
 
@@ -56,7 +57,9 @@ class History:
 
     def item(self, key: str, created: float = 0, team: str = "T", **fields: Any) -> "History":
         row = {"source": self.source, "key": key, "team": team, "type": "Story", "summary": f"summary {key}",
-               "url": f"https://example.test/{key}", "created": at(created), "labels": [], "assignees": []}
+               "url": f"https://example.test/{key}", "created": at(created), "labels": [], "assignees": [],
+               # always present: write.py turns a missing DATE into NaN, which DuckDB cannot cast
+               "due_date": None}
         row.update(fields)
         self.batch.items.append(row)
         return self

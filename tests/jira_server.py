@@ -79,10 +79,11 @@ class FakeJira:
         self.page_limit = page_limit
         self.requests: list[Seen] = []
         self.replay: dict[str, dict[int, Any]] = {}  # path -> startAt -> recorded payload
-        self._faults: list[tuple[str, int, dict[str, str]]] = []
+        self._faults: list[list[Any]] = []  # [path_part, status, headers, pass-first-n]
         self._holds: list[tuple[str, int, threading.Event]] = []
         self._lock = threading.Lock()
         self._order: list[dict[str, Any]] | None = None
+        self._newest: dict[str, list[dict[str, Any]]] = {}  # key -> histories, newest first
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -102,10 +103,11 @@ class FakeJira:
         self._server.server_close()
 
     # -- test controls ------------------------------------------------------------------
-    def fail(self, path_part: str, statuses: list[int], headers: dict[str, str] | None = None) -> None:
-        """The next requests whose path contains ``path_part`` answer these statuses, in turn."""
+    def fail(self, path_part: str, statuses: list[int], headers: dict[str, str] | None = None, after: int = 0) -> None:
+        """Requests whose path contains ``path_part`` answer these statuses in turn, once ``after``
+        such requests have been answered normally."""
         with self._lock:
-            self._faults += [(path_part, s, headers or {}) for s in statuses]
+            self._faults += [[path_part, s, headers or {}, after] for s in statuses]
 
     def hold(self, path_part: str, nth: int) -> threading.Event:
         """Block the ``nth`` (1-based) request matching ``path_part`` until the event is set."""
@@ -126,7 +128,11 @@ class FakeJira:
         with self._lock:
             self.requests.append(Seen(method, path, query, body, authorized))
             fault = next((f for f in self._faults if f[0] in path), None)
-            if fault:
+            if fault and fault[3] > 0:
+                for f in self._faults:
+                    f[3] -= int(f[0] in path)
+                fault = None
+            elif fault:
                 self._faults.remove(fault)
         for part, nth, gate in self._holds:
             if part in path and sum(1 for r in self.requests if part in r.path) == nth:
@@ -167,6 +173,14 @@ class FakeJira:
         return _missing()
 
     # -- search ---------------------------------------------------------------------------
+    def newest_first(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
+        histories = issue.get("changelog", {}).get("histories", [])
+        cached = self._newest.get(issue["key"])
+        if cached is None or len(cached) != len(histories):
+            cached = sorted(histories, key=lambda h: parse_time(h["created"]), reverse=True)
+            self._newest[issue["key"]] = cached
+        return cached
+
     def ordered(self) -> list[dict[str, Any]]:
         if self._order is None:
             self._order = sorted(self.data.issues, key=lambda i: (parse_time(i["fields"]["updated"]), i["key"]))
@@ -215,7 +229,8 @@ class FakeJira:
         """An issue as a search returns it: requested fields only, changelog and comments truncated."""
         wanted = [f for f in query.get("fields", "*all").split(",") if f]
         fields = dict(issue["fields"]) if "*all" in wanted else {k: v for k, v in issue["fields"].items() if k in wanted}
-        shown = {k: v for k, v in issue.items() if k not in ("fields", "changelog")}
+        # Only what was asked for: renderedFields, transitions and the like need their own expand.
+        shown = {k: v for k, v in issue.items() if k in ("id", "key", "self", "expand")}
         shown["fields"] = fields
         if "comment" in fields:
             comments = issue["fields"]["comment"]["comments"]
@@ -223,8 +238,7 @@ class FakeJira:
                                  "total": len(comments), "startAt": 0}
         if "changelog" in query.get("expand", ""):
             # Jira lists the inline changelog newest first and keeps only the most recent ones.
-            histories = sorted(issue.get("changelog", {}).get("histories", []), key=lambda h: parse_time(h["created"]),
-                               reverse=True)
+            histories = self.newest_first(issue)
             kept = histories[: self.inline_histories]
             shown["changelog"] = {"startAt": 0, "maxResults": len(kept), "total": len(histories), "histories": kept}
         return shown
@@ -254,8 +268,10 @@ class FakeJira:
             return 404, {}, {"errorMessages": ["Issue does not exist or you do not have permission to see it."]}
         entries = issue.get("changelog", {}).get("histories", []) if inner == "histories" else issue["fields"]["comment"]["comments"]
         start, size = int(query.get("startAt", 0)), min(int(query.get("maxResults", 50)), self.page_limit)
-        return {"startAt": start, "maxResults": size, "total": len(entries), "isLast": start + size >= len(entries),
-                outer: entries[start:start + size]}
+        page = {"startAt": start, "maxResults": size, "total": len(entries), outer: entries[start:start + size]}
+        if inner == "histories":  # PageBeanChangelog has isLast; PageOfComments does not
+            page["isLast"] = start + size >= len(entries)
+        return page
 
     # -- agile ----------------------------------------------------------------------------
     def _page(self, values: list[Any], query: dict[str, str]) -> dict[str, Any]:

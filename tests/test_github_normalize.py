@@ -241,3 +241,29 @@ def test_no_snapshot_history_names_sprints_that_started_before_the_first_snapsho
                {"sprint_key": "github:new", "planned_start": "2024-03-18T00:00:00+00:00"}]
     problems = gs.no_snapshot_history(sprints, datetime(2024, 3, 13, tzinfo=UTC))
     assert [(p["entity_id"], p["problem"]) for p in problems] == [("github:old", "no_snapshot_history")]
+
+
+def test_project_status_changes_between_syncs_become_status_events():
+    def item(number, status, updated):
+        return {"content": {"number": number, "repository": {"nameWithOwner": "acme/m"}}, "updatedAt": updated,
+                "status": {"name": status, "optionId": f"opt-{status}"} if status else None}
+
+    now = datetime(2024, 3, 14, tzinfo=UTC)
+    items = [item(1, "In Review", "2024-03-13T10:00:00Z"), item(2, "Todo", "2024-03-12T00:00:00Z"),
+             item(3, None, "2024-03-12T00:00:00Z"), item(4, "Shipped", "2024-03-20T00:00:00Z")]
+    previous = {"acme/m#1": ("Todo", "e1"), "acme/m#2": ("Todo", "e2")}
+    events = gs.project_status_events(items, previous, {"opt-In Review": "in_progress"}, now)
+    got = [(e["key"], e["occurred_at"], e["from_value"], e["to_value"], e["from_category"], e["to_category"]) for e in events]
+    assert got == [
+        ("acme/m#1", "2024-03-13T10:00:00+00:00", "Todo", "In Review", "new", "in_progress"),
+        ("acme/m#4", now.isoformat(), None, "Shipped", None, "done"),  # an update after now is clamped to now
+    ]
+    assert events[0]["event_id"] == gs.project_status_events(items, previous, {}, now)[0]["event_id"]
+
+
+@pytest.mark.parametrize(("name", "option", "statuses", "expected"), [
+    ("Todo", None, {}, "new"), ("In Review", None, {}, "in_progress"), ("Done", None, {}, "done"),
+    ("QA", "opt9", {"opt9": "done"}, "done"), ("QA", "opt9", {"QA": "new"}, "new"),
+])
+def test_project_status_category(name, option, statuses, expected):
+    assert gs.project_status_category(name, option, statuses) == expected

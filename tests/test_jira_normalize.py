@@ -186,3 +186,11 @@ def test_status_categories_from_status_list_and_config_override():
                {"id": "3", "name": "Closed", "statusCategory": {"key": "done"}}]
     rows = normalize.statuses(payload, Config(statuses={"In Review": "done"}))
     assert [(r["status_id"], r["category"]) for r in rows] == [("1", "new"), ("2", "done"), ("3", "done")]
+
+
+def test_a_changelog_still_short_after_fetching_is_reported():
+    issue = {"key": "K-9", "fields": {"created": "2017-10-16T10:04:13.458-0400"},
+             "changelog": {"total": 71, "histories": [history([], hid=str(n)) for n in range(40)]}}
+    batch = normalize.page([issue], SITE, datetime(2024, 1, 1, tzinfo=timezone.utc))
+    assert [(p["problem"], p["detail"]) for p in batch.problems] == [("changelog_incomplete", "40 of 71 histories")]
+    assert [i["key"] for i in batch.items] == ["K-9"]

@@ -33,6 +33,7 @@ def sample_data(synthetic: bool = True) -> ReportData:
         source="demo", sprint_key=lambda f: "demo:" + f["sprint_id"], completed_at=lambda f: f["end"],
         say_do=[0.5, 0.6, 1.0, 0.75, 0.4], throughput_per_week=[2.5, 2.0, 4.0, 3.0, 2.0],
         feedback_latency_median_h=[40.0, 50.0, 8.0, 6.0, 120.0],
+        learnings=[0, 1, 0, 0, 1], learnings_per_week=[0.0, 0.5, 0.0, 0.0, 0.33], timeboxes=[0, 2, 0, 1, 0],
     )
     overruns = pd.DataFrame({
         "source": ["demo"], "team": ["A"], "key": ["A-7"], "summary": [f"Spike {EVIL}"],
@@ -62,7 +63,8 @@ def sample_data(synthetic: bool = True) -> ReportData:
         as_of=AS_OF,
         teams=pd.DataFrame({"team": ["A", "B"], "source": ["demo"] * 2, "scope": [None] * 2, "synthetic": [synthetic] * 2}),
         sprints=sprints_frame(), by_sprint=by_sprint, issues=issues, compare=compare_frame(), switches=switches_frame(),
-        feedback=feedback_frame(), feedback_summary=summary, feedback_curves=curves_frame(), overruns=overruns,
+        feedback=feedback_frame().assign(sprint_key=["demo:13", "demo:11", "demo:21"], feedback_event=[True, True, True]),
+        feedback_summary=summary, feedback_curves=curves_frame(), overruns=overruns,
         learnings=learnings,
         sync_status=pd.DataFrame({"source": ["jira"], "scope": ["project=A"], "cursor": ["c"], "last_success_at": [_t("2024-03-01 02:00")], "details": [None]}),
         problems=pd.DataFrame({"source": ["jira"], "entity": ["issue"], "entity_id": ["A-9"], "problem": ["deleted_user"],
@@ -184,3 +186,47 @@ def test_revealjs_without_quarto_says_what_to_do(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(CadenceError, match="Quarto"):
         render.render_revealjs(tmp_path / "slides.qmd")
+
+
+def test_scrubber_hides_whole_names_only() -> None:
+    from cadence.report.html import Scrubber
+
+    scrub = Scrubber(["sam", "alice"], show_people=False)
+    assert scrub("Ask Sam about the sample; alice@example.com agreed") == "Ask [person] about the sample; [e-mail hidden] agreed"
+    assert Scrubber(["sam"], show_people=True)("Ask Sam") == "Ask Sam"
+
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    import cadence
+    from cadence.importer import import_path
+    from cadence.report import build_report
+
+    folder = tmp_path_factory.mktemp("demo")
+    import_path(folder / "demo.duckdb", DEMO)
+    wh = cadence.open(folder / "demo.duckdb")
+    return folder / "demo.duckdb", build_report(wh, folder / "out", as_of=datetime(2026, 11, 21, tzinfo=timezone.utc))
+
+
+def test_demo_report_end_to_end(demo_report: tuple[Path, Path]) -> None:
+    import duckdb
+
+    db, html = demo_report
+    page = html.read_text(encoding="utf-8")
+    with duckdb.connect(str(db), read_only=True) as con:
+        people = [r[0] for r in con.execute(
+            "SELECT DISTINCT actor FROM events WHERE actor IS NOT NULL UNION SELECT DISTINCT unnest(assignees) FROM items").fetchall()]
+        teams = [r[0] for r in con.execute("SELECT team FROM teams").fetchall()]
+        learning_keys = [r[0] for r in con.execute("SELECT DISTINCT key FROM events WHERE kind = 'comment' AND regexp_matches(text, '(?im)^learning:') LIMIT 5").fetchall()]
+    assert page.count('class="cadence-chart"') == 11 and 'id="synthetic-banner"' in page
+    markup = re.sub(r"(?s)(<script[^>]*>).*?</script>", r"\1</script>", page)
+    shown = markup + "".join(p.read_text() for p in (html.parent / "report_assets").glob("*.vl.json"))
+    assert len(people) > 5
+    for person in people:
+        assert not re.search(rf"\b{re.escape(person)}\b", shown, re.IGNORECASE), person
+    for team in teams:
+        assert f"<td>{team}</td>" in markup
+    assert learning_keys and all(f">{key}</a>" in markup for key in learning_keys)

@@ -23,49 +23,53 @@ from cadence.metrics.sql import Context, hours
 from cadence.metrics.timing import item_timing
 
 
-def _assignee_changes(ctx: Context) -> str:
+def assignment_intervals(ctx: Context) -> str:
+    """When each person was an assignee of each item: [since, until), from the assignee events.
+
+    A person whose first event removes them was assigned before it; an item with no assignee
+    events has its current assignees for all time.
+    """
+    timing = ctx.ensure("timing", item_timing)
+    a = ctx.as_of_sql
     return f"""
+    WITH changes AS (
         SELECT source, key, to_value AS person, occurred_at, event_id, TRUE AS is_add
-        FROM events WHERE kind = 'assignee' AND to_value IS NOT NULL AND occurred_at <= {ctx.as_of_sql}
+        FROM events WHERE kind = 'assignee' AND to_value IS NOT NULL AND occurred_at <= {a}
         UNION ALL
         SELECT source, key, from_value, occurred_at, event_id, FALSE
-        FROM events WHERE kind = 'assignee' AND from_value IS NOT NULL AND occurred_at <= {ctx.as_of_sql}
+        FROM events WHERE kind = 'assignee' AND from_value IS NOT NULL AND occurred_at <= {a}
+    ),
+    ordered AS (
+        SELECT *, lead(occurred_at) OVER w AS next_at, row_number() OVER w AS n
+        FROM changes WINDOW w AS (PARTITION BY source, key, person ORDER BY occurred_at, event_id)
+    )
+    SELECT source, key, person, occurred_at AS since, coalesce(next_at, 'infinity'::TIMESTAMPTZ) AS until
+    FROM ordered WHERE is_add
+    UNION ALL
+    SELECT source, key, person, '-infinity'::TIMESTAMPTZ, occurred_at FROM ordered WHERE n = 1 AND NOT is_add
+    UNION ALL
+    SELECT source, key, unnest(assignees), '-infinity'::TIMESTAMPTZ, 'infinity'::TIMESTAMPTZ
+    FROM {timing} t WHERE NOT EXISTS (SELECT 1 FROM changes c WHERE c.source = t.source AND c.key = t.key)
     """
 
 
 def feedback_events(ctx: Context) -> str:
     """Every observed feedback event on a started item, with its team."""
     timing = ctx.ensure("timing", item_timing)
-    assign = ctx.ensure("assign", _assignee_changes)
+    assigned = ctx.ensure("assigned", assignment_intervals)
     return f"""
     WITH c AS (
-        SELECT e.source, e.key, e.occurred_at, e.event_id, e.kind, e.actor, t.team, t.assignees
+        SELECT e.source, e.key, e.occurred_at, e.event_id, e.kind, e.actor, t.team
         FROM events e JOIN {timing} t USING (source, key)
         WHERE t.start IS NOT NULL AND e.occurred_at > t.start AND e.occurred_at <= {ctx.as_of_sql}
           AND ((e.kind IN ('comment', 'status') AND e.actor_kind = 'human' AND e.actor IS NOT NULL)
                OR (e.kind = 'review' AND e.actor_kind IS DISTINCT FROM 'bot'))
-    ),
-    firsts AS (
-        SELECT source, key, person, arg_min(is_add, (occurred_at, event_id)) AS first_is_add
-        FROM {assign} GROUP BY ALL
-    ),
-    has_events AS (SELECT DISTINCT source, key FROM {assign}),
-    -- A hash join plus arg_max, not an ASOF join: few items have assignee events, and ASOF
-    -- partitioned on three strings was the slowest step at 3M events.
-    last_change AS (
-        SELECT c.source, c.event_id, arg_max(a.is_add, (a.occurred_at, a.event_id)) AS is_add
-        FROM c JOIN {assign} a ON c.source = a.source AND c.key = a.key AND c.actor = a.person
-            AND a.occurred_at <= c.occurred_at
-        GROUP BY c.source, c.event_id
     )
+    -- One anti join: a person's assignment intervals never overlap, and reviews always count.
     SELECT c.source, c.key, c.team, c.occurred_at, c.event_id, c.kind
-    FROM c
-    LEFT JOIN last_change l ON l.source = c.source AND l.event_id = c.event_id
-    LEFT JOIN firsts f ON f.source = c.source AND f.key = c.key AND f.person = c.actor
-    LEFT JOIN has_events h ON h.source = c.source AND h.key = c.key
-    WHERE c.kind = 'review' OR NOT CASE
-        WHEN h.key IS NULL THEN coalesce(list_contains(c.assignees, c.actor), FALSE)
-        ELSE coalesce(l.is_add, NOT f.first_is_add, FALSE) END
+    FROM c ANTI JOIN {assigned} a
+        ON c.kind <> 'review' AND a.source = c.source AND a.key = c.key AND a.person = c.actor
+        AND a.since <= c.occurred_at AND c.occurred_at < a.until
     """
 
 

@@ -24,6 +24,7 @@ Decisions:
 from __future__ import annotations
 
 from cadence.metrics.sql import Context, hours
+from cadence.metrics.timing import item_ids
 
 
 def sprints_as_of(ctx: Context) -> str:
@@ -67,6 +68,7 @@ def sprints_as_of(ctx: Context) -> str:
 
 def member_events(ctx: Context) -> str:
     a = ctx.as_of_sql
+    ids = ctx.ensure("ids", item_ids)
     return f"""
     WITH ev AS (
         SELECT source, key, CASE kind WHEN 'sprint_added' THEN to_id ELSE from_id END AS sprint_key,
@@ -86,7 +88,7 @@ def member_events(ctx: Context) -> str:
         SELECT *, row_number() OVER w AS seq, lag(is_in) OVER w AS prev_in, lead(occurred_at) OVER w AS next_at
         FROM alle WINDOW w AS (PARTITION BY source, key, sprint_key ORDER BY occurred_at, event_id)
     )
-    SELECT * FROM o
+    SELECT o.*, ids.iid FROM o JOIN {ids} ids USING (source, key)
     """
 
 
@@ -98,7 +100,7 @@ def membership(ctx: Context) -> str:
     est = ctx.ensure("points", points_events)
     return f"""
     WITH m AS (
-        SELECT e.source, e.key, e.sprint_key, sp.start, sp.completion, sp.state,
+        SELECT e.iid, e.source, e.key, e.sprint_key, sp.start, sp.completion, sp.state,
             coalesce(arg_max(e.is_in, e.seq) FILTER (WHERE e.occurred_at <= sp.start), FALSE) AS committed,
             coalesce(arg_max(e.is_in, e.seq) FILTER (WHERE e.occurred_at <= sp.completion), FALSE) AS at_completion,
             min(e.occurred_at) FILTER (WHERE e.is_in AND e.prev_in IS NOT TRUE
@@ -115,29 +117,29 @@ def membership(ctx: Context) -> str:
     d AS (
         SELECT f.*, coalesce(s.category = 'done', FALSE) AS done_at_completion
         FROM f ASOF LEFT JOIN {status} s
-            ON f.source = s.source AND f.key = s.key AND f.completion >= s.occurred_at
+            ON f.iid = s.iid AND f.completion >= s.occurred_at
     ),
     p_start AS (
-        SELECT d.source, d.key, d.sprint_key, p.points AS points_at_start
-        FROM d ASOF LEFT JOIN {est} p ON d.source = p.source AND d.key = p.key AND d.start >= p.occurred_at
+        SELECT d.iid, d.sprint_key, p.points AS points_at_start
+        FROM d ASOF LEFT JOIN {est} p ON d.iid = p.iid AND d.start >= p.occurred_at
     ),
     p_end AS (
-        SELECT d.source, d.key, d.sprint_key, p.points AS points_at_completion
-        FROM d ASOF LEFT JOIN {est} p ON d.source = p.source AND d.key = p.key AND d.completion >= p.occurred_at
+        SELECT d.iid, d.sprint_key, p.points AS points_at_completion
+        FROM d ASOF LEFT JOIN {est} p ON d.iid = p.iid AND d.completion >= p.occurred_at
     ),
     p_added AS (
-        SELECT d.source, d.key, d.sprint_key, p.points AS points_at_entry
-        FROM d ASOF LEFT JOIN {est} p ON d.source = p.source AND d.key = p.key AND d.entered_at >= p.occurred_at
+        SELECT d.iid, d.sprint_key, p.points AS points_at_entry
+        FROM d ASOF LEFT JOIN {est} p ON d.iid = p.iid AND d.entered_at >= p.occurred_at
         WHERE d.entered_at IS NOT NULL
     )
     SELECT d.*, coalesce(ps.points_at_start, b.points_before) AS points_at_start,
            coalesce(pe.points_at_completion, b.points_before) AS points_at_completion,
            coalesce(pa.points_at_entry, b.points_before) AS points_at_entry
     FROM d
-    LEFT JOIN p_start ps USING (source, key, sprint_key)
-    LEFT JOIN p_end pe USING (source, key, sprint_key)
-    LEFT JOIN p_added pa USING (source, key, sprint_key)
-    LEFT JOIN _cad_points_before b USING (source, key)
+    LEFT JOIN p_start ps USING (iid, sprint_key)
+    LEFT JOIN p_end pe USING (iid, sprint_key)
+    LEFT JOIN p_added pa USING (iid, sprint_key)
+    LEFT JOIN _cad_points_before b USING (iid)
     """
 
 
@@ -150,18 +152,20 @@ def _status(ctx: Context) -> str:
 def points_events(ctx: Context) -> str:
     """Story-point changes, and (as a side table) each item's points before its first change."""
     a = ctx.as_of_sql
+    ids = ctx.ensure("ids", item_ids)
     ctx.ensure("points_before", lambda c: f"""
         WITH ch AS (
             SELECT source, key, occurred_at, event_id, TRY_CAST(from_value AS DOUBLE) AS before
             FROM events WHERE kind = 'estimate' AND field = 'story_points'
         ),
         firsts AS (SELECT source, key, arg_min(before, (occurred_at, event_id)) AS before FROM ch GROUP BY ALL)
-        SELECT i.source, i.key, CASE WHEN f.key IS NOT NULL THEN f.before ELSE i.story_points END AS points_before
-        FROM items i LEFT JOIN firsts f USING (source, key)
+        SELECT ids.iid, CASE WHEN f.key IS NOT NULL THEN f.before ELSE i.story_points END AS points_before
+        FROM items i JOIN {ids} ids USING (source, key) LEFT JOIN firsts f USING (source, key)
     """)
     return f"""
-        SELECT source, key, occurred_at, TRY_CAST(to_value AS DOUBLE) AS points
-        FROM events WHERE kind = 'estimate' AND field = 'story_points' AND occurred_at <= {a}
+        SELECT ids.iid, e.occurred_at, TRY_CAST(e.to_value AS DOUBLE) AS points
+        FROM events e JOIN {ids} ids USING (source, key)
+        WHERE e.kind = 'estimate' AND e.field = 'story_points' AND e.occurred_at <= {a}
     """
 
 
@@ -173,27 +177,34 @@ def carry_counts(ctx: Context) -> str:
     """
 
 
+def team_windows(ctx: Context) -> str:
+    """Started sprints with a team: team, sprint_key, start, window_end."""
+    sp = ctx.ensure("sprints", sprints_as_of)
+    return f"""
+        SELECT team, sprint_key, start, window_end FROM {sp}
+        WHERE team IS NOT NULL AND start IS NOT NULL AND window_end IS NOT NULL
+    """
+
+
 def sprint_at(ctx: Context, rows: str) -> str:
     """SQL adding ``sprint_key`` to ``rows`` (which need unique rid, and source, key, team, t)."""
     ev = ctx.ensure("member_ev", member_events)
     sp = ctx.ensure("sprints", sprints_as_of)
-    team_sp = ctx.ensure("team_sprints", lambda c: f"""
-        SELECT team, sprint_key, start, window_end FROM {sp}
-        WHERE team IS NOT NULL AND start IS NOT NULL AND window_end IS NOT NULL
-    """)
+    team_sp = ctx.ensure("team_sprints", team_windows)
     return f"""
     WITH r AS MATERIALIZED ({rows}),
-    held AS (
-        SELECT r.rid, sp.sprint_key FROM r
+    held AS MATERIALIZED (
+        SELECT r.rid, arg_max(sp.sprint_key, sp.start) AS sprint_key FROM r
         JOIN {ev} iv ON iv.source = r.source AND iv.key = r.key AND iv.is_in
             AND iv.occurred_at <= r.t AND (iv.next_at IS NULL OR r.t < iv.next_at)
         JOIN {sp} sp ON sp.sprint_key = iv.sprint_key AND sp.start <= r.t AND r.t < sp.window_end
-        QUALIFY row_number() OVER (PARTITION BY r.rid ORDER BY sp.start DESC, sp.sprint_key) = 1
+        GROUP BY r.rid
     ),
     by_team AS (
-        SELECT r.rid, ts.sprint_key FROM r ASOF JOIN {team_sp} ts ON r.team = ts.team AND r.t >= ts.start
-        WHERE r.t < ts.window_end
-    )
-    SELECT r.*, coalesce(h.sprint_key, b.sprint_key) AS sprint_key
-    FROM r LEFT JOIN held h USING (rid) LEFT JOIN by_team b USING (rid)
+        SELECT rest.rid, ts.sprint_key FROM (SELECT * FROM r ANTI JOIN held USING (rid)) rest
+        ASOF JOIN {team_sp} ts ON rest.team = ts.team AND rest.t >= ts.start
+        WHERE rest.t < ts.window_end
+    ),
+    found AS (SELECT * FROM held UNION ALL SELECT * FROM by_team)
+    SELECT r.*, found.sprint_key FROM r LEFT JOIN found USING (rid)
     """

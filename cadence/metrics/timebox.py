@@ -102,7 +102,8 @@ def _rule_inputs(ctx: Context) -> str:
                min(wl.occurred_at) FILTER (WHERE wl.logged > t.original_estimate_h) AS crossed_at
         FROM wl JOIN t USING (source, key) GROUP BY ALL
     )
-    SELECT t.source, t.key, t.team, t.type, t.summary, t.url, t.start, t.finish,
+    SELECT * FROM (
+    SELECT t.source, t.key, t.team, t.start, t.finish,
            lab.label_h, t.original_estimate_h AS estimate_h,
            coalesce(wl_item.logged_h, CASE WHEN t.time_spent_h > 0 THEN t.time_spent_h END) AS logged_h,
            wl_item.crossed_at,
@@ -112,6 +113,7 @@ def _rule_inputs(ctx: Context) -> str:
                 THEN sp.planned_end END AS kind_end
     FROM t LEFT JOIN lab USING (source, key) LEFT JOIN wl_item USING (source, key)
     LEFT JOIN {start_sprint} ss USING (source, key) LEFT JOIN {sp} sp ON sp.sprint_key = ss.sprint_key
+    ) WHERE label_h IS NOT NULL OR estimate_h > 0 OR due_end IS NOT NULL OR kind_end IS NOT NULL
     """
 
 
@@ -168,7 +170,7 @@ def item_timeboxes(ctx: Context) -> str:
     # An expiry exactly at a boundary (a sprint's end, a due date's 24:00) belongs to the sprint
     # that ends there, not to the one that starts there.
     boxes["t"] = boxes["counted_at"] - pd.Timedelta(microseconds=1)
-    keep = ["rid", "source", "key", "team", "type", "summary", "url", "rule", "start", "timebox_end", "finish",
+    keep = ["rid", "source", "key", "team", "rule", "start", "timebox_end", "finish",
             "finished", "timebox_h", "actual_h", "overrun", "overrun_size", "known", "t"]
     ctx.register("_cad_timebox_frame", boxes[keep])
     return sprint_at(ctx, "SELECT * FROM _cad_timebox_frame")
@@ -179,11 +181,13 @@ def overruns(ctx: Context) -> pd.DataFrame:
     boxes = ctx.ensure("timebox", item_timeboxes)
     sp = ctx.ensure("sprints", sprints_as_of)
     carry = ctx.ensure("carry", carry_counts)
+    timing = ctx.ensure("timing", item_timing)
     return ctx.df(f"""
-        SELECT b.source, b.team, b.key, b.summary, b.url, b.type, b.rule, b.start, b.timebox_end, b.finish,
+        SELECT b.source, b.team, b.key, t.summary, t.url, t.type, b.rule, b.start, b.timebox_end, b.finish,
                b.finished, b.timebox_h, b.actual_h, b.overrun_size, b.sprint_key, sp.sprint_id, sp.sprint_name,
                coalesce(c.carry_count, 0)::BIGINT AS carry_count
         FROM {boxes} b LEFT JOIN {sp} sp ON sp.sprint_key = b.sprint_key
         LEFT JOIN {carry} c ON c.source = b.source AND c.key = b.key
+        JOIN {timing} t ON t.source = b.source AND t.key = b.key
         WHERE b.overrun ORDER BY b.source, b.key
     """)

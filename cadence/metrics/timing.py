@@ -48,9 +48,15 @@ def _mapped(alias: str, id_col: str, name_col: str, own_category: str) -> tuple[
     return joins, expr
 
 
+def item_ids(ctx: Context) -> str:
+    """A small integer per item: joins on it are about twice as fast as on (source, key)."""
+    return "SELECT source, key, row_number() OVER (ORDER BY source, key)::INTEGER AS iid FROM items"
+
+
 def status_events(ctx: Context) -> str:
     """Categorised status transitions, with synthetic ones for items that have no history."""
     a = ctx.as_of_sql
+    ids = ctx.ensure("ids", item_ids)
     ev_joins, ev_cat = _mapped("e", "to_id", "to_value", "e.to_category")
     it_joins, it_cat = _mapped("i", "status_id", "status", "i.status_category")
     return f"""
@@ -84,8 +90,8 @@ def status_events(ctx: Context) -> str:
         FROM bare WHERE category = 'done' AND greatest(done_at, created) <= {a}
     ),
     alle AS (SELECT * FROM known UNION ALL SELECT * FROM synthetic)
-    SELECT *, row_number() OVER (PARTITION BY source, key ORDER BY occurred_at, event_id) AS seq
-    FROM alle
+    SELECT alle.*, ids.iid, row_number() OVER (PARTITION BY ids.iid ORDER BY occurred_at, event_id) AS seq
+    FROM alle JOIN {ids} ids USING (source, key)
     """
 
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from cadence.config import Config
+from cadence.normalize.github_sprints import NEW_LIKE
 from cadence.records import Batch, Event, Item, Problem, sprint_key
 
 SOURCE = "github"
-NEW_LIKE = {"todo", "to do", "backlog", "new", "triage", "ready", "icebox", "no status"}
 
 
 def actor_of(actor: dict[str, Any] | None) -> tuple[str | None, str]:

@@ -15,6 +15,9 @@ sync's snapshot (the *baseline*). Without a baseline, an item seen in an iterati
 started is dated at the iteration's start: the sprint is then rebuilt "from current values", and
 the data-quality table says so (problem ``no_snapshot_history``). Event ids are derived from the
 item, the sprint and the baseline, so a sync killed and run again writes the same events.
+
+**Projects status.** Changes of an item's ``Status`` field are seen the same way, between syncs,
+and become status events (field ``project_status``); see ``project_status_events``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from typing import Any, Iterable, Mapping
 from cadence.records import Batch, Event, Problem, Snapshot, Sprint, sprint_key
 
 SOURCE = "github"
+NEW_LIKE = {"todo", "to do", "backlog", "new", "triage", "ready", "icebox", "no status"}
+DONE_LIKE = {"done", "closed", "complete", "completed", "shipped", "released"}
 
 
 def parse_time(value: str) -> datetime:
@@ -150,3 +155,46 @@ def no_snapshot_history(sprints: Iterable[Sprint], first_snapshot: datetime) -> 
         for s in sprints
         if s.get("planned_start") and parse_time(str(s["planned_start"])) < first_snapshot
     ]
+
+
+def project_status_category(name: str, option_id: str | None, statuses: Mapping[str, str]) -> str:
+    """The category of a Projects status: configuration by option id or name, else by its name."""
+    configured = statuses.get(option_id or "") or statuses.get(name)
+    if configured:
+        return configured
+    lowered = name.lower()
+    if lowered in NEW_LIKE:
+        return "new"
+    return "done" if lowered in DONE_LIKE else "in_progress"
+
+
+def project_status_events(
+    items: Iterable[dict[str, Any]],
+    previous: Mapping[str, tuple[str, str]],
+    statuses: Mapping[str, str],
+    now: datetime,
+) -> list[Event]:
+    """Synthetic status events (field ``project_status``) where an item's Projects status changed.
+
+    GitHub keeps no history of custom fields, so a change is seen between two syncs. It is dated at
+    the project item's ``updatedAt`` (its last field change, so the change itself when nothing else
+    changed since), never later than now. ``previous`` maps item key -> (status name, event id) of
+    the last status event written; the id chains into the new one, so a rerun writes the same rows.
+    """
+    events: list[Event] = []
+    for item in items:
+        key = project_item_key(item)
+        value = item.get("status") or {}
+        name = value.get("name")
+        if key is None or not name or (key in previous and previous[key][0] == name):
+            continue
+        before, before_id = previous.get(key, (None, "none"))
+        updated = parse_time(item["updatedAt"]) if item.get("updatedAt") else now
+        basis = f"{key}|project_status|{name}|{before_id}"
+        events.append(Event(
+            source=SOURCE, event_id="snapshot:" + hashlib.sha1(basis.encode()).hexdigest()[:24], key=key,
+            occurred_at=min(updated, now).isoformat(), kind="status", field="project_status", actor=None,
+            actor_kind="unknown", from_value=before, to_value=name, to_id=value.get("optionId") or name,
+            from_category=project_status_category(before, None, statuses) if before else None,
+            to_category=project_status_category(name, value.get("optionId"), statuses)))
+    return events

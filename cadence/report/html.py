@@ -33,7 +33,9 @@ class Scrubber:
     def __init__(self, people: Iterable[str], show_people: bool) -> None:
         self.show_people = show_people
         names = sorted({p for p in people if isinstance(p, str) and len(p.strip()) >= 3}, key=len, reverse=True)
-        self._names = re.compile("|".join(re.escape(n) for n in names)) if names else None
+        # Whole words only, any case: "sam" is hidden in "ask Sam" but "sample" stays.
+        pattern = r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b"
+        self._names = re.compile(pattern, re.IGNORECASE) if names else None
 
     def __call__(self, text: Any) -> str:
         value = "" if _missing(text) else str(text)

@@ -65,8 +65,14 @@ def bullets(slide: Slide, lines: Sequence[str | tuple[str, str | None]], box: Bo
         paragraph.space_after = Pt(6)
 
 
-def table(slide: Slide, header: Sequence[str], rows: Sequence[Sequence[str]], box: Box, size: int = 12) -> None:
-    shape = slide.shapes.add_table(len(rows) + 1, len(header), Inches(box.left), Inches(box.top), Inches(box.width), Emu(int(Inches(0.4)) * (len(rows) + 1)))
+def table(slide: Slide, header: Sequence[str], rows: Sequence[Sequence[str]], box: Box, size: int = 12,
+          weights: Sequence[float] | None = None) -> float:
+    """A table with ``header`` and ``rows``; ``weights`` share out the width. Returns its height in inches."""
+    row_h = 0.4
+    shape = slide.shapes.add_table(len(rows) + 1, len(header), Inches(box.left), Inches(box.top), Inches(box.width), Inches(row_h * (len(rows) + 1)))
+    if weights:
+        for column, weight in zip(shape.table.columns, weights):
+            column.width = Emu(int(Inches(box.width) * weight / sum(weights)))
     for r, values in enumerate([list(header), *map(list, rows)]):
         for c, value in enumerate(values):
             cell = shape.table.cell(r, c)
@@ -74,6 +80,7 @@ def table(slide: Slide, header: Sequence[str], rows: Sequence[Sequence[str]], bo
             for paragraph in cell.text_frame.paragraphs:
                 for run in paragraph.runs:
                     run.font.size = Pt(size)
+    return row_h * (len(rows) + 1)
 
 
 def notes(slide: Slide, lines: Sequence[str]) -> None:

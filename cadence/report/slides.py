@@ -61,7 +61,7 @@ def scorecard_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
     png = _png(charts.scorecard(d.team_sprints, d.team, str(d.sprint["sprint_id"]), previous=n), assets / "scorecard.png")
     pp.picture(slide, png, pp.Box(0.4, 1.4, 7.6, 5.6))
     rows = [[label, fmt(d.sprint.get(col)), fmt(_mean(d.previous, col)) if n else "–"] for col, label, fmt in SCORE_ROWS]
-    pp.table(slide, ["", "This sprint", f"Mean of previous {n}"], rows, pp.Box(8.3, 1.6, 4.6, 3.2))
+    pp.table(slide, ["", "This sprint", f"Mean of previous {n}"], rows, pp.Box(8.3, 1.6, 4.6, 3.2), weights=[1.4, 1, 1.2])
     pp.notes(slide, [f"{label}: {now} this sprint; previous mean {before}." for label, now, before in rows])
 
 
@@ -97,11 +97,13 @@ def overrun_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
     rows = [[scrub(r["key"]), scrub(r["summary"])[:70], RULES.get(r["rule"], str(r["rule"])), h(r["timebox_h"]), h(r["actual_h"]),
              fmt_percent(r["overrun_size"]), "yes" if r["finished"] else "not yet", str(r.get("carry_count", ""))]
             for r in items.head(MAX_LISTED).to_dict(orient="records")]
-    pp.table(slide, ["Item", "Title", "Timebox from", "Timebox (h)", "Actual (h)", "Overrun", "Finished", "Carried"], rows,
-             pp.Box(0.4, 1.4, 12.5, 4.5), size=11)
+    height = pp.table(slide, ["Item", "Title", "Timebox from", "Timebox (h)", "Actual (h)", "Overrun", "Finished", "Carried"], rows,
+                      pp.Box(0.4, 1.4, 12.5, 4.5), size=11, weights=[1.1, 4, 2, 1, 1, 1, 1, 0.9])
     more = [f"…and {len(items) - MAX_LISTED} more (see the report)."] if len(items) > MAX_LISTED else []
     if more:
-        pp.bullets(slide, more, pp.Box(0.4, 6.6, 12.0, 0.6), size=12)
+        pp.bullets(slide, more, pp.Box(0.4, 1.5 + height, 12.0, 0.5), size=12)
+    elif 7.2 - (1.6 + height) >= 2.5:  # room left: the team's overrun rate over time
+        pp.picture(slide, _png(charts.overrun_rate(d.team_sprints), assets / "overruns.png"), pp.Box(0.4, 1.6 + height, 8.0, 7.2 - 1.6 - height))
     pp.notes(slide, [f"{r[0]} {r[1]}: timebox {r[3]} h from {r[2]}, actual {r[4]} h, overrun {r[5]}, finished {r[6]}." for r in rows] + more)
 
 

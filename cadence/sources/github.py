@@ -207,17 +207,17 @@ def pull_request_pages(gh: GitHub, owner: str, name: str, stop_before: str | Non
     return _items(gh, q.PULL_REQUESTS_QUERY, "pullRequests", "PullRequest", variables, keep)
 
 
-def milestones(gh: GitHub, owner: str, name: str) -> list[dict[str, Any]]:
-    """Every milestone of a repository, open and closed."""
+def repository_milestones(gh: GitHub, owner: str, name: str) -> tuple[str, list[dict[str, Any]]]:
+    """The repository's canonical ``owner/name`` (GitHub ignores case; keys must not) and all its milestones."""
     found: list[dict[str, Any]] = []
     after = None
     while True:
         data, errors = gh.query(q.MILESTONES_QUERY, {"owner": owner, "name": name, "after": after})
-        conn = _repository(data, errors, owner, name)["milestones"]
-        found += [m for m in conn["nodes"] if m is not None]
-        if not conn["pageInfo"]["hasNextPage"]:
-            return found
-        after = conn["pageInfo"]["endCursor"]
+        repo = _repository(data, errors, owner, name)
+        found += [m for m in repo["milestones"]["nodes"] if m is not None]
+        if not repo["milestones"]["pageInfo"]["hasNextPage"]:
+            return repo.get("nameWithOwner") or f"{owner}/{name}", found
+        after = repo["milestones"]["pageInfo"]["endCursor"]
 
 
 def project(gh: GitHub, owner: str, number: int) -> dict[str, Any]:

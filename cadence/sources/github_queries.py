@@ -126,6 +126,7 @@ query PullRequests($owner: String!, $name: String!, $first: Int!, $after: String
 MILESTONES_QUERY = f"""
 query Milestones($owner: String!, $name: String!, $after: String) {{
   repository(owner: $owner, name: $name) {{
+    nameWithOwner
     milestones(first: 100, after: $after, orderBy: {{field: NUMBER, direction: ASC}}) {{
       {_PAGE_INFO}
       nodes {{ id number title description state dueOn createdAt closedAt url }}

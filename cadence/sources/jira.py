@@ -30,7 +30,7 @@ CLOUD, SERVER = "cloud", "server"
 SEARCH_PAGE = 100  # what Jira allows per search page with a changelog expanded
 PAGE = 100  # comments, changelog pages, sprints, boards
 BULK_ISSUES = 1000  # BulkChangelogRequestBean.issueIdsOrKeys maxItems
-BULK_HISTORIES = 1000  # BulkChangelogRequestBean.maxResults default
+BULK_HISTORIES = 10_000  # BulkChangelogRequestBean.maxResults maximum; Jira may send fewer and a nextPageToken
 
 
 def auth_from_env(env: Mapping[str, str]) -> dict[str, Any]:

@@ -5,8 +5,13 @@ Choices where PRODUCT.md is silent:
 - Projects (``--project OWNER/NUMBER``) are synced first and always in full: Projects v2 items
   cannot be filtered by update time, and the membership snapshot must be complete. Their
   iterations are the sprints. Of several iteration fields, the first is used.
+- Each project sync stores a membership snapshot and writes synthetic membership and Projects
+  status events for what changed since the previous complete project sync (see
+  cadence/normalize/github_sprints.py). ``items.status`` is the Projects status as of the issue's
+  own last update (moving a card does not update the issue); the status events carry later moves.
 - Milestones are the sprints of a repository unless a project synced in the same run holds its
   items; then the project's iterations are its sprints and milestone events are not membership.
+  Project items from repositories not given with ``--repo`` are reported (``repository_not_synced``).
 - Each repository is one scope. Its cursor ``value`` is the newest ``updatedAt`` of a *completed*
   sync. Issues are read with ``filterBy: {since: cursor - 2 min}`` oldest first, and every page is
   saved with ``details.issues_since`` so a killed sync resumes after the last saved page. Pull
@@ -62,7 +67,7 @@ class Run:
     def stamp(self) -> str:
         return self.now.isoformat()
 
-    def save(self, batch: Batch, cursor: warehouse.Cursor) -> None:
+    def save(self, batch: Batch, cursor: warehouse.Cursor | None = None) -> None:
         # A connection per page keeps write transactions short, so readers are not locked out.
         with warehouse.connect(self.db_path, read_only=False) as con:
             warehouse.save(con, batch, cursor)
@@ -106,9 +111,12 @@ def sync_github(
         for owner, number in project_ids:
             scope = f"project:{owner}/{number}"
             _guarded(run, scope, lambda: project_repos.update(sync_project(run, owner, int(number))))
+        # GitHub names are case-insensitive: "Acme/Models" is acme/models.
+        on_projects = {r.lower() for r in project_repos}
+        _report_unsynced(run, {r for r in project_repos if r.lower() not in {f"{o}/{n}".lower() for o, n in repo_names}})
         for owner, name in repo_names:
             repo = f"{owner}/{name}"
-            _guarded(run, repo, lambda: sync_repo(run, owner, name, full, repo not in project_repos))
+            _guarded(run, repo, lambda: sync_repo(run, owner, name, full, repo.lower() not in on_projects))
     finally:
         gh.close()
         run.report.requests = gh.http.stats.requests
@@ -121,6 +129,14 @@ def _split(value: str, option: str, form: str) -> tuple[str, str]:
     if len(parts) != 2 or not all(parts):
         raise CadenceError(f"{option} should be {form}, got {value!r}")
     return parts[0], parts[1]
+
+
+def _report_unsynced(run: Run, repos: set[str]) -> None:
+    """Project items from repositories not given with --repo have membership but no item rows."""
+    if repos:
+        log.warning("github: projects hold items of repositories not synced: %s", ", ".join(sorted(repos)))
+        run.save(Batch(problems=[Problem(source=SOURCE, entity="repository", entity_id=r, problem="repository_not_synced",
+                                         detail="its items are on a synced project; add it with --repo") for r in repos]))
 
 
 def _guarded(run: Run, scope: str, work: Callable[[], Any]) -> None:
@@ -162,13 +178,14 @@ def _newest(current: str | None, nodes: list[dict[str, Any]]) -> str | None:
 
 def sync_repo(run: Run, owner: str, name: str, full: bool, milestones_are_sprints: bool) -> None:
     """Milestones, then issues oldest update first, then pull requests newest first."""
-    repo = f"{owner}/{name}"
-    team = run.config.team_for(f"github:{repo}", repo)
+    typed = f"{owner}/{name}"
+    repo, found = source.repository_milestones(run.gh, owner, name)
+    owner, name = repo.split("/")
+    team = run.config.teams.get(f"github:{typed}") or run.config.team_for(f"github:{repo}", repo)
     cursor, details = (None, {}) if full else read_cursor(run, repo)
     batch = Batch(teams=[Team(team=team, source=SOURCE, scope=repo, synthetic=False)])
     titles: dict[str, int] | None = None
     if milestones_are_sprints:
-        found = source.milestones(run.gh, owner, name)
         titles = {m["title"]: m["number"] for m in found}
         batch.sprints = sprints.milestone_sprints(found, repo, team, run.now)
         batch.raw = [{"source": SOURCE, "entity": "milestone", "entity_id": f"{repo}#{m['number']}",
@@ -200,39 +217,47 @@ def sync_project(run: Run, owner: str, number: int) -> set[str]:
     """Iterations as sprints, and a membership snapshot of every item; returns the items' repositories."""
     scope = f"project:{owner}/{number}"
     project = source.project(run.gh, owner, number)
-    team = run.config.team_for(f"github:{scope}", project.get("title") or scope)
-    batch = Batch(teams=[Team(team=team, source=SOURCE, scope=scope, synthetic=False)])
-    batch.raw = [{"source": SOURCE, "entity": "project", "entity_id": scope, "fetched_at": run.stamp, "payload": project}]
-    fields = sprints.iteration_fields(project)
-    if len(fields) > 1:
-        log.warning("github %s: %d iteration fields; using %r", scope, len(fields), fields[0]["name"])
-    if fields:
-        batch.sprints = sprints.iteration_sprints(project, fields[0], scope, team, run.now)
-    else:
-        batch.problems.append(Problem(source=SOURCE, entity="project", entity_id=scope, problem="no_iteration_field",
-                                      detail="the project has no iteration field, so it gives no sprints"))
+    batch, field_name = project_sprints(run, project, scope)
     starts = {s["sprint_key"]: sprints.parse_time(str(s["planned_start"])) for s in batch.sprints}
     baseline_text, _ = read_cursor(run, scope)
     baseline = sprints.parse_time(baseline_text) if baseline_text else None
     previous = _snapshot(run, baseline, list(starts)) if baseline else None
+    statuses = _last_project_statuses(run)
     batch.problems += sprints.no_snapshot_history(batch.sprints, _first_snapshot(run, list(starts)) or run.now)
-    run.save(batch, warehouse.Cursor(SOURCE, scope, baseline_text, {"running_since": run.stamp}))
+    # Until the last page is saved, the cursor keeps the previous complete sync: the baseline.
+    running = warehouse.Cursor(SOURCE, scope, baseline_text, {"running_since": run.stamp})
+    run.save(batch, running)
     seen: set[str] = set()
-    field_name = fields[0]["name"] if fields else "Iteration"
     for page in source.project_item_pages(run.gh, project["id"], field_name, STATUS_FIELD):
         observed, keys, problems = _observe(page.nodes, starts, scope)
         seen |= keys
         subset = None if previous is None else {k: v for k, v in previous.items() if k in keys}
         page_batch = sprints.iteration_membership(observed, subset, baseline, starts, run.now)
+        page_batch.events += sprints.project_status_events(page.nodes, statuses, run.config.statuses, run.now)
         page_batch.problems += problems + _problems(scope, page.errors)
         page_batch.raw = [{"source": SOURCE, "entity": "project_item", "entity_id": n["id"], "fetched_at": run.stamp,
                            "payload": n} for n in page.nodes]
-        run.save(page_batch, warehouse.Cursor(SOURCE, scope, baseline_text, {"running_since": run.stamp}))
+        run.save(page_batch, running)
         run.progress(f"{scope} items", len(seen))
-    gone = {k: v for k, v in (previous or {}).items() if k not in seen}
-    final = sprints.iteration_membership({}, gone, baseline, starts, run.now)
-    run.save(final, warehouse.Cursor(SOURCE, scope, run.stamp, {}))
+    gone = {k: v for k, v in (previous or {}).items() if k not in seen}  # items no longer on the project
+    run.save(sprints.iteration_membership({}, gone, baseline, starts, run.now), warehouse.Cursor(SOURCE, scope, run.stamp, {}))
     return {key.split("#")[0] for key in seen}
+
+
+def project_sprints(run: Run, project: dict[str, Any], scope: str) -> tuple[Batch, str]:
+    """The project's team, raw payload and iteration sprints; and the name of its iteration field."""
+    team = run.config.team_for(f"github:{scope}", project.get("title") or scope)
+    batch = Batch(teams=[Team(team=team, source=SOURCE, scope=scope, synthetic=False)])
+    batch.raw = [{"source": SOURCE, "entity": "project", "entity_id": scope, "fetched_at": run.stamp, "payload": project}]
+    fields = sprints.iteration_fields(project)
+    if not fields:
+        batch.problems.append(Problem(source=SOURCE, entity="project", entity_id=scope, problem="no_iteration_field",
+                                      detail="the project has no iteration field, so it gives no sprints"))
+        return batch, "Iteration"
+    if len(fields) > 1:
+        log.warning("github %s: %d iteration fields; using %r", scope, len(fields), fields[0]["name"])
+    batch.sprints = sprints.iteration_sprints(project, fields[0], scope, team, run.now)
+    return batch, fields[0]["name"]
 
 
 def _observe(items: list[dict[str, Any]], starts: Mapping[str, datetime], scope: str) -> tuple[dict[str, str], set[str], list[Problem]]:
@@ -260,6 +285,12 @@ def _snapshot(run: Run, at: datetime, sprint_keys: list[str]) -> dict[str, str]:
     rows = run.query("SELECT key, sprint_key FROM snapshots WHERE seen_at = ? AND list_contains(?, sprint_key)",
                      [at, sprint_keys])
     return dict(rows)
+
+
+def _last_project_statuses(run: Run) -> dict[str, tuple[str, str]]:
+    rows = run.query("SELECT key, arg_max(to_value, occurred_at), arg_max(event_id, occurred_at) FROM events "
+                     "WHERE source = ? AND field = 'project_status' GROUP BY key", [SOURCE])
+    return {key: (value, event_id) for key, value, event_id in rows}
 
 
 def _first_snapshot(run: Run, sprint_keys: list[str]) -> datetime | None:

@@ -1,0 +1,336 @@
+"""Fault injection for the resilience suite: a misbehaving proxy, a process zygote to SIGKILL syncs
+cheaply, and table digests to compare warehouses.
+
+- ``FaultProxy`` sits on 127.0.0.1 between cadence and a fake server (tests/jira_server.py or
+  tests/github_server.py) and, for the requests a test picks, drops the connection mid-response,
+  truncates the JSON, answers 429/502/503 itself, stalls, or echoes the request's Authorization
+  header back in an error body (a malicious server). Every request it sees is counted, and a test
+  can run a callback on the n-th one (to SIGKILL the client at a known point).
+- ``Zygote`` is one Python process that has imported cadence once and forks a child per run of
+  ``cadence.cli.main(argv)``: each child is a real process running the real CLI, and killing it
+  costs no interpreter start-up, so 20 kills stay fast.
+- ``digest`` reads every synced table in a canonical order, leaving out what legitimately differs
+  between two runs (fetch times, when a problem was first seen, the JQL a page was read with).
+
+Like the fake servers it never imports cadence at module level (the zygote imports it in its own process).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+import duckdb
+
+HERE = Path(__file__).resolve().parent
+_PORT = re.compile(r"http://127\.0\.0\.1:\d+")
+
+
+# -- the proxy -----------------------------------------------------------------------------------
+@dataclass
+class Fault:
+    """What to do to one request. ``kind``: drop | truncate | status | stall | echo."""
+
+    kind: str
+    status: int = 503
+    seconds: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ProxySeen:
+    method: str
+    path: str
+    fault: str | None
+
+
+class FaultProxy:
+    """``with FaultProxy(upstream_url) as proxy: ... proxy.url ...``.
+
+    ``proxy.plan[n] = Fault(...)`` applies to the n-th request (1-based); ``proxy.every(match, fault)``
+    to every request whose path contains ``match`` (until ``clear``). ``on_request(n)`` runs first.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.plan: dict[int, Fault] = {}
+        self.rules: list[tuple[str, Fault, list[int]]] = []  # (path part, fault, [remaining or -1])
+        self.seen: list[ProxySeen] = []
+        self.on_request: Callable[[int], None] | None = None
+        self.faults_injected = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _proxy_handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> "FaultProxy":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def every(self, path_part: str, fault: Fault, times: int = -1) -> None:
+        """Apply ``fault`` to the next ``times`` requests whose path contains ``path_part`` (-1: all)."""
+        with self._lock:
+            self.rules.append((path_part, fault, [times]))
+
+    def clear(self) -> None:
+        with self._lock:
+            self.plan.clear()
+            self.rules.clear()
+
+    def _fault_for(self, method: str, path: str) -> tuple[int, Fault | None]:
+        with self._lock:
+            number = len(self.seen) + 1
+            fault = self.plan.pop(number, None)
+            if fault is None:
+                for part, rule, left in self.rules:
+                    if part in path and left[0] != 0:
+                        left[0] -= 1
+                        fault = rule
+                        break
+            self.faults_injected += fault is not None
+            self.seen.append(ProxySeen(method, path, fault.kind if fault else None))
+            return number, fault
+
+
+def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _serve(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            number, fault = proxy._fault_for(method, self.path)
+            if proxy.on_request is not None:
+                proxy.on_request(number)
+            if fault and fault.kind == "stall":
+                proxy._stop.wait(fault.seconds)
+                self.close_connection = True
+                return
+            if fault and fault.kind == "status":
+                return self._send(fault.status, json.dumps({"errorMessages": ["injected"], "message": "injected"}).encode(),
+                                  fault.headers)
+            if fault and fault.kind == "echo":
+                # A malicious or broken server that reflects the credentials it was sent.
+                sent = self.headers.get("Authorization", "")
+                text = {"errorMessages": [f"bad request from {sent}"], "message": f"you sent {sent}", "headers": dict(self.headers)}
+                return self._send(fault.status, json.dumps(text).encode(), {"X-Echo": sent})
+            status, headers, data = self._forward(method, body)
+            if fault and fault.kind == "truncate":
+                return self._send(status, data[: max(1, len(data) // 2)], headers)
+            if fault and fault.kind == "drop":
+                # Promise the whole body, send half of it, and hang up.
+                self.send_response(status)
+                self.send_header("Content-Type", headers.get("Content-Type", "application/json"))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+                return
+            self._send(status, data, headers)
+
+        def _forward(self, method: str, body: bytes | None) -> tuple[int, dict[str, str], bytes]:
+            target = urlparse(proxy.upstream)
+            conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+            try:
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                conn.request(method, self.path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                kept = {k: v for k, v in response.getheaders()
+                        if k.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server")}
+                return response.status, kept, data
+            finally:
+                conn.close()
+
+        def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            if not any(k.lower() == "content-type" for k in headers):
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+    return Handler
+
+
+# -- the zygote ----------------------------------------------------------------------------------
+class Zygote:
+    """A process that imported cadence once and forks one child per CLI run.
+
+    ``start(argv, env)`` returns the child's pid; ``wait(pid)`` its exit code (negative: the
+    signal that killed it); the child's stdout and stderr go to ``out_dir/<pid>.out|.err``.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(HERE)}
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "faults.py"), str(out_dir)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=env, bufsize=1)
+        assert self._read() == "ready"
+
+    def _read(self) -> str:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the zygote died")
+        return line.strip()
+
+    def _ask(self, message: dict[str, Any]) -> str:
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def start(self, argv: list[str], env: dict[str, str], cwd: Path) -> int:
+        return int(self._ask({"run": argv, "env": env, "cwd": str(cwd)}))
+
+    def wait(self, pid: int) -> int:
+        return int(self._ask({"wait": pid}))
+
+    def run(self, argv: list[str], env: dict[str, str], cwd: Path) -> int:
+        return self.wait(self.start(argv, env, cwd))
+
+    def output(self, pid: int) -> tuple[str, str]:
+        return ((self.out_dir / f"{pid}.out").read_text(), (self.out_dir / f"{pid}.err").read_text())
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+def _zygote_main(out_dir: str) -> None:
+    import cadence.cli  # noqa: F401  (imported once, before any fork)
+    import cadence.sync.github  # noqa: F401
+    import cadence.sync.jira  # noqa: F401
+
+    print("ready", flush=True)
+    for line in sys.stdin:
+        message = json.loads(line)
+        if "wait" in message:
+            _, status = os.waitpid(message["wait"], 0)
+            code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            print(code, flush=True)
+            continue
+        pid = os.fork()
+        if pid == 0:
+            _child(message, out_dir)
+        print(pid, flush=True)
+
+
+def _child(message: dict[str, Any], out_dir: str) -> None:
+    code = 1
+    try:
+        os.chdir(message["cwd"])
+        os.environ.clear()
+        os.environ.update(message["env"])
+        pid = os.getpid()
+        out = os.open(f"{out_dir}/{pid}.out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        err = os.open(f"{out_dir}/{pid}.err", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(out, 1)
+        os.dup2(err, 2)
+        sys.stdin.close()
+        from cadence.cli import main
+
+        try:
+            main(message["run"])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+# -- digests -------------------------------------------------------------------------------------
+# What two syncs of the same data must agree on, table by table.
+DIGEST_SQL = {
+    "teams": "SELECT * FROM teams",
+    "statuses": "SELECT * FROM statuses",
+    "sprints": "SELECT * FROM sprints",
+    "items": "SELECT * FROM items",
+    "events": "SELECT * FROM events",
+    "snapshots": "SELECT DISTINCT sprint_key, source, key FROM snapshots",
+    "raw": "SELECT source, entity, entity_id, md5(regexp_replace(CAST(payload AS VARCHAR), "
+           "'http://127\\.0\\.0\\.1:[0-9]+', 'http://server', 'g')) FROM raw",
+    "data_quality": "SELECT source, entity, entity_id, problem, detail FROM data_quality",
+    "sync_state": "SELECT source, scope, cursor FROM sync_state",
+}
+
+
+def digest(db: Path) -> dict[str, list[tuple]]:
+    """Every synced table's rows, sorted, without the columns that differ between equal syncs."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        return {table: sorted((tuple(map(_local, row)) for row in con.execute(sql).fetchall()), key=repr)
+                for table, sql in DIGEST_SQL.items()}
+
+
+def _local(value: Any) -> Any:
+    """The fake servers listen on a new port every time; a URL's port says nothing about the data."""
+    return _PORT.sub("http://server", value) if isinstance(value, str) else value
+
+
+def differences(got: dict[str, list[tuple]], want: dict[str, list[tuple]]) -> dict[str, Any]:
+    """Per table that differs: how many rows each side has and a few rows only one side has."""
+    found = {}
+    for table in want:
+        if got[table] != want[table]:
+            extra = [r for r in got[table] if r not in want[table]][:3]
+            missing = [r for r in want[table] if r not in got[table]][:3]
+            found[table] = {"got": len(got[table]), "want": len(want[table]), "extra": extra, "missing": missing}
+    return found
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+if __name__ == "__main__":
+    _zygote_main(sys.argv[1])

@@ -1,0 +1,147 @@
+"""Feedback-loop latency on hand-worked histories, and the Kaplan-Meier estimates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import KaplanMeierFitter
+
+from cadence import metrics
+from cadence.metrics.km import km_quantile, summary
+from histories import History, at, run
+
+
+def fb(path, as_of, key):
+    return run(path, metrics.feedback, as_of).set_index("key").loc[key]
+
+
+def test_comment_by_the_assignee_is_not_feedback(db_path):
+    h = History()
+    h.item("G").assign("G", 0.5, to="ann").status("G", 1, "in_progress", actor="ann")
+    h.comment("G", 2, actor="ann").comment("G", 3, actor="bob")
+    row = fb(h.save(db_path), at(9), "G")
+    assert row["observed_at"] == at(3) and row["observed_h"] == 48.0 and row["observed_kind"] == "comment"
+
+
+def test_current_assignees_are_used_without_assignee_events(db_path):
+    h = History()
+    h.item("G", assignees=["ann"]).status("G", 1, "in_progress", actor="ann").comment("G", 2, actor="ann")
+    h.status("G", 4, "done", actor="carol")  # a status change by someone else is feedback
+    row = fb(h.save(db_path), at(9), "G")
+    assert row["observed_at"] == at(4) and row["observed_kind"] == "status"
+
+
+def test_a_former_assignee_gives_feedback(db_path):
+    h = History()
+    h.item("G").assign("G", 0.5, to="ann").status("G", 1, "in_progress")
+    h.assign("G", 2.5, to="bob", frm="ann").comment("G", 2, actor="ann").comment("G", 3, actor="ann")
+    row = fb(h.save(db_path), at(9), "G")
+    assert row["observed_at"] == at(3)
+
+
+def test_a_person_first_seen_being_unassigned_was_an_assignee_before(db_path):
+    h = History()
+    h.item("G").status("G", 1, "in_progress").comment("G", 2, actor="ann").assign("G", 4, frm="ann")
+    h.comment("G", 5, actor="ann")
+    assert fb(h.save(db_path), at(9), "G")["observed_at"] == at(5)
+
+
+def test_comment_by_a_bot_is_not_feedback(db_path):
+    h = History()
+    h.item("B").status("B", 1, "in_progress").comment("B", 2, actor="ci-bot", actor_kind="bot")
+    h.review("B", 3, actor="dependabot", actor_kind="bot").comment("B", 5, actor="bob")
+    row = fb(h.save(db_path), at(9), "B")
+    assert row["observed_at"] == at(5) and row["observed_h"] == 96.0
+
+
+def test_review_counts_and_comment_before_start_does_not(db_path):
+    h = History()
+    h.item("V").comment("V", 0.5, actor="bob").status("V", 1, "in_progress").review("V", 1.5, actor="bob")
+    row = fb(h.save(db_path), at(9), "V")
+    assert row["observed_kind"] == "review" and row["observed_h"] == 12.0
+
+
+def test_censored_item_is_kept_at_as_of(db_path):
+    h = History()
+    h.sprint("1", 0, 14)
+    h.item("H").status("H", 1, "in_progress").comment("H", 2, actor="H-bot", actor_kind="bot")
+    row = fb(h.save(db_path), at(5), "H")
+    assert not row["feedback_event"] and row["feedback_h"] == 96.0 and row["feedback_kind"] is None
+    assert not row["observed_event"] and row["observed_h"] == 96.0 and pd.isna(row["observed_at"])
+
+
+def test_review_feedback_is_the_check_in_and_headline_is_the_first(db_path):
+    h = History()
+    s1 = h.sprint("1", 0, 7, 7)
+    h.sprint("2", 7, 14, 14)
+    # J: started day 2, sprint 1 closes day 7 holding it: check-in after 120 h; comment on day 9.
+    h.item("J").add("J", s1, -1).status("J", 2, "in_progress").comment("J", 9, actor="bob")
+    # K: a comment on day 3 comes first.
+    h.item("K").add("K", s1, -1).status("K", 2, "in_progress").comment("K", 3, actor="bob")
+    frame = run(h.save(db_path), metrics.feedback, at(10)).set_index("key")
+    j, k = frame.loc["J"], frame.loc["K"]
+    assert (j["review_h"], j["observed_h"], j["feedback_h"], j["feedback_kind"]) == (120.0, 168.0, 120.0, "check-in")
+    assert (k["review_h"], k["observed_h"], k["feedback_h"], k["feedback_kind"]) == (120.0, 24.0, 24.0, "comment")
+    # Per sprint: the KM median over J (120) and K (24): S(24) = 1/2 -> 24.
+    by_sprint = run(db_path, metrics.by_sprint, at(10)).set_index("sprint_id")
+    assert by_sprint.loc["1", "feedback_latency_median_h"] == 24.0
+    assert by_sprint.loc["1", "feedback_review_median_h"] == 120.0
+    assert by_sprint.loc["1", "items_started"] == 2
+    # K's comment (day 3) falls in sprint 1; J's (day 9) in the team's sprint 2.
+    assert by_sprint.loc["1", "feedback_events"] == 1 and by_sprint.loc["2", "feedback_events"] == 1
+
+
+def frame_of(latencies: list[tuple[float, bool]], group: str = "g") -> pd.DataFrame:
+    t = [x for x, _ in latencies]
+    e = [y for _, y in latencies]
+    return pd.DataFrame({"sprint_key": group, "cadence": group, "team": group, "feedback_h": t, "feedback_event": e,
+                         "observed_h": t, "observed_event": e, "review_h": t, "review_event": e})
+
+
+def test_km_median_by_hand():
+    # 10 e, 20 e, 30 censored, 40 e: S(10) = 3/4, S(20) = 3/4 * 2/3 = 1/2 -> median 20; S(40) = 0 -> p85 40.
+    frame = frame_of([(10, True), (20, True), (30, False), (40, True)])
+    assert km_quantile(frame["sprint_key"], frame["feedback_h"], frame["feedback_event"], 0.5)["g"] == 20.0
+    row = summary(frame, "cadence").set_index(["group", "kind"]).loc[("g", "headline")]
+    assert (row["n"], row["n_events"], row["median_h"], row["p85_h"]) == (4, 3, 20.0, 40.0)
+    assert row["median_ci_low"] <= 20.0
+
+
+def test_km_median_not_reached_is_nan_not_the_median_of_events():
+    # 10 e, 15 c, 20 e, 30 c, 40 c: S(10) = 4/5, S(20) = 4/5 * 2/3 = 0.533 > 0.5: not reached.
+    frame = frame_of([(10, True), (15, False), (20, True), (30, False), (40, False)])
+    assert np.isnan(km_quantile(frame["sprint_key"], frame["feedback_h"], frame["feedback_event"], 0.5)["g"])
+    assert np.isnan(summary(frame, "team").set_index(["group", "kind"]).loc[("g", "observed"), "median_h"])
+
+
+@pytest.mark.filterwarnings("ignore::lifelines.exceptions.ApproximationWarning")
+@pytest.mark.parametrize("seed", range(5))
+def test_vectorised_km_equals_lifelines_on_random_data(seed):
+    rng = np.random.default_rng(seed)
+    n = 300
+    groups = pd.Series(rng.integers(0, 6, n))
+    durations = pd.Series(rng.integers(1, 40, n).astype(float))  # many ties
+    events = pd.Series(rng.random(n) < 0.6)
+    for q in (0.5, 0.15):
+        ours = km_quantile(groups, durations, events, q)
+        for g in groups.unique():
+            kmf = KaplanMeierFitter().fit(durations[groups == g], events[groups == g])
+            expected = kmf.percentile(q)
+            assert (np.isnan(ours[g]) and np.isinf(expected)) or ours[g] == expected
+
+
+def test_feedback_summary_and_curves_through_the_warehouse(db_path):
+    h = History()
+    s1 = h.sprint("1", 0, 14)
+    h.item("A").add("A", s1, -1).status("A", 1, "in_progress").comment("A", 2, actor="bob")
+    h.item("B").add("B", s1, -1).status("B", 1, "in_progress")
+    path = h.save(db_path)
+    table = run(path, metrics.feedback_summary, at(5), by="cadence").set_index(["group", "kind"])
+    # A: 24 h (event), B: censored at 96 h -> S(24) = 1/2 -> median 24.
+    assert table.loc[("2w", "headline"), "median_h"] == 24.0 and table.loc[("all", "observed"), "n_events"] == 1
+    curve = run(path, metrics.feedback_curves, at(5))
+    steps = curve[(curve["group"] == "2w") & (curve["kind"] == "headline")]
+    assert steps["t_h"].tolist() == [0.0, 24.0, 96.0] and steps["survival"].tolist() == [1.0, 0.5, 0.5]
+    with pytest.raises(ValueError):
+        run(path, metrics.feedback_summary, at(5), by="nope")
