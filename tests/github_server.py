@@ -195,16 +195,20 @@ def query_cost(document: Any, variables: dict[str, Any]) -> int:
 # -- the server ----------------------------------------------------------------------------------
 @dataclass
 class Fault:
+    """An answer given instead of the real one, to the next request (of ``operation``, when given)."""
+
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=lambda: {"message": "fault"})
+    operation: str | None = None
 
 
 class GitHubServer:
     """A threaded HTTP server answering ``POST /graphql`` (and ``/api/graphql``) from a Dataset."""
 
-    def __init__(self, dataset: Dataset, token: str = "test-token", remaining: int = 5000) -> None:
-        self.dataset, self.token = dataset, token
+    def __init__(self, dataset: Dataset, token: str = "test-token", remaining: int = 5000,
+                 read_project: bool = True) -> None:
+        self.dataset, self.token, self.read_project = dataset, token, read_project
         self.dataset.rate = {"cost": 0, "remaining": remaining, "resetAt": RESET_AT, "limit": 5000, "used": 0,
                              "nodeCount": 0}
         self.requests: list[dict[str, Any]] = []
@@ -241,7 +245,10 @@ class GitHubServer:
                 "headers": {k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"},
             })
             number = len(self.requests)
-            fault = self.faults.pop(0) if self.faults else None
+            operation = self.requests[-1]["operation"]
+            fault = next((f for f in self.faults if f.operation in (None, operation)), None)
+            if fault is not None:
+                self.faults.remove(fault)
         if self.hold_at == number:
             self.held.set()
             self.release.wait(30)
@@ -251,6 +258,11 @@ class GitHubServer:
             return _json(fault.body, fault.status, fault.headers)
         if request.path not in ("/graphql", "/api/graphql"):
             return _json({"message": "Not Found"}, 404)
+        if not self.read_project and "projectItems" in body.get("query", ""):
+            return _json({"errors": [{"type": "INSUFFICIENT_SCOPES", "locations": [{"line": 1, "column": 1}], "message": (
+                "Your token has not been granted the required scopes to execute this query. The 'projectItems' "
+                "field requires one of the following scopes: ['read:project'], but your token has only been "
+                "granted the: ['repo'] scopes. Please modify your token's scopes at: https://github.com/settings/tokens.")}]})
         return _json(self._execute(body.get("query", ""), body.get("variables") or {}))
 
     def _execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,8 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cadence.config import Config
 from cadence.normalize import github as gh
@@ -267,3 +269,54 @@ def test_project_status_changes_between_syncs_become_status_events():
 ])
 def test_project_status_category(name, option, statuses, expected):
     assert gs.project_status_category(name, option, statuses) == expected
+
+SPRINTS = ["github:a", "github:b", "github:c"]
+memberships = st.dictionaries(st.sampled_from(["k#1", "k#2", "k#3", "k#4"]), st.sampled_from(SPRINTS), max_size=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(memberships, min_size=1, max_size=6))
+def test_replaying_snapshot_events_rebuilds_each_observed_membership(observations):
+    """Invariant: after each sync, the membership events written so far put every item exactly where it was seen."""
+    starts = {s: datetime(2024, 1, 1, tzinfo=UTC) for s in SPRINTS}
+    previous, baseline, events = None, None, {}
+    for n, observed in enumerate(observations):
+        now = datetime(2024, 2, 1 + n, tzinfo=UTC)
+        for event in gs.iteration_membership(observed, previous, baseline, starts, now).events:
+            events[event["event_id"]] = event
+        member: dict[str, set[str]] = {}
+        for e in sorted(events.values(), key=lambda e: (e["occurred_at"], e["kind"] == "sprint_added")):
+            if e["kind"] == "sprint_added":
+                member.setdefault(e["key"], set()).add(e["to_id"])
+            else:
+                member.get(e["key"], set()).discard(e["from_id"])
+        assert {k: v for k, v in member.items() if v} == {k: {s} for k, s in observed.items()}
+        previous, baseline = dict(observed), now
+
+
+def test_pseudonymize_hashes_every_login_but_keeps_bots_and_ghosts_apart():
+    timeline = [
+        {"__typename": "AssignedEvent", "id": "A1", "createdAt": "2024-01-02T00:00:00Z",
+         "actor": {"__typename": "User", "login": "valeriocos"}, "assignee": {"__typename": "User", "login": "zhquan"}},
+        {"__typename": "IssueComment", "id": "C1", "createdAt": "2024-01-03T00:00:00Z",
+         "author": {"__typename": "Bot", "login": "dependabot"}, "body": "cc @zhquan"},
+        {"__typename": "IssueComment", "id": "C2", "createdAt": "2024-01-03T00:00:00Z",
+         "author": {"__typename": "User", "login": "ghost"}, "body": "old"},
+    ]
+    node = _issue(timeline, assignees={"nodes": [{"login": "zhquan"}]})
+    batch = gh.normalize_items([node], "acme/m", "T", Config(pseudonymize=True), "x")
+    stored = json.dumps([batch.items, batch.events, [r["payload"] for r in batch.raw]])
+    for login in ("valeriocos", "dependabot", '"zhquan"', '"ghost"'):  # as JSON values, not inside the comment
+        assert login not in stored
+    assert batch.items[0]["assignees"][0].startswith("p:")
+    assert [(e["actor"] or "-")[:2] + "/" + e["actor_kind"] for e in batch.events] == ["p:/human", "p:/bot", "-/unknown"]
+    assert "cc @zhquan" in stored  # free text is kept, as for Jira
+
+
+def test_a_timeline_entry_without_a_time_is_reported_and_the_rest_kept():
+    timeline = [{"__typename": "LabeledEvent", "id": "L1", "createdAt": None, "actor": None, "label": {"name": "x"}},
+                {"__typename": "UnlabeledEvent", "id": "L2", "createdAt": "2024-01-02T00:00:00Z", "actor": None,
+                 "label": {"name": "x"}}]
+    batch = gh.normalize_items([_issue(timeline)], REPO, "T", Config(), "x")
+    assert [e["event_id"] for e in batch.events] == ["L2"]
+    assert [(p["problem"], p["detail"]) for p in batch.problems] == [("malformed_event", "LabeledEvent without id or createdAt")]

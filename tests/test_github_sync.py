@@ -27,7 +27,7 @@ def at(day: int, hour: int = 0, minute: int = 0) -> datetime:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _schema(request):
+def _schema():
     from conftest import SHARED_FIXTURES
 
     if not (SHARED_FIXTURES / "github" / "github-schema.graphql").exists():
@@ -271,3 +271,27 @@ def test_graphql_rate_limited_answer_waits_for_the_reset(policy, sleeps):
         data, errors = gh.query("query Q { rateLimit { cost remaining resetAt } }", {})
     assert sleeps == [30] and errors == [] and data["rateLimit"]["remaining"] == 4999
     assert len(server.requests) == 2
+
+
+def test_a_token_without_read_project_still_syncs_issues(db_path, policy):
+    with GitHubServer(repo_dataset(), token=TOKEN, read_project=False) as server:
+        report = run(db_path, server, policy)
+    assert server.operations() == ["Milestones", "Issues", "Issues", "FollowUp", "PullRequests"]
+    assert "projectItems" not in server.requests[2]["query"] and "projectItems" not in server.requests[4]["query"]
+    assert report.items == 3 and report.errors == []
+    assert rows(db_path, "SELECT count(*) FROM data_quality WHERE problem = 'graphql_error' AND detail LIKE '%read:project%'") == [(1,)]
+
+
+def test_a_node_github_fails_to_resolve_is_reported_and_the_sync_goes_on(db_path, policy):
+    # GitHub's answer when one node of a page fails: the node is null and an error names its path.
+    broken_page = {
+        "data": {"repository": {"pullRequests": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": [None]}},
+                 "rateLimit": {"cost": 1, "remaining": 4990, "resetAt": "2030-01-01T00:00:00Z"}},
+        "errors": [{"message": "Something went wrong while executing your query.", "path": ["repository", "pullRequests", "nodes", 0]}],
+    }
+    with GitHubServer(repo_dataset(), token=TOKEN) as server:
+        server.faults = [Fault(200, {}, broken_page, operation="PullRequests")]
+        report = run(db_path, server, policy)
+    assert report.items == 2 and report.errors == [] and report.scopes == [REPO]
+    assert rows(db_path, "SELECT entity_id, problem, detail FROM data_quality") == [
+        (REPO, "graphql_error", "Something went wrong while executing your query.")]

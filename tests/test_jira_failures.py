@@ -57,11 +57,15 @@ def test_a_failure_after_saved_pages_is_partial_and_resumes(db_path):
         assert first.items == 100 and len(first.errors) == 1 and first.partial
         assert "BEN" in first.errors[0] and TOKEN not in first.errors[0]
         [(cursor,)] = rows(db_path, "SELECT cursor FROM sync_state WHERE scope = 'BEN'")
+        first_searches = len(jira.seen("/search/jql"))
         second = sync(jira, db_path)
     assert second.errors == []
     assert rows(db_path, "SELECT count(*) FROM items") == [(250,)]
-    resumed = jira.seen("/search/jql")[-1 - (second.items > 100) - (second.items > 200)].query["jql"]
-    assert "updated >=" in resumed and cursor.startswith("2024")
+    resumed = jira.seen("/search/jql")[first_searches].query["jql"]
+    assert "updated >=" in resumed and second.items < 250  # resumed from the cursor, not from the start
+    newest_first_page = max(i["fields"]["updated"] for i in sorted(
+        data.issues, key=lambda i: i["fields"]["updated"])[:100])
+    assert cursor[:19] == newest_first_page[:19]  # the cursor is the last saved page's newest update
 
 
 def test_killed_sync_resumes_without_loss_or_duplicates(tmp_path):
@@ -156,3 +160,43 @@ def test_pseudonymized_sync_stores_no_person(shared_fixtures, db_path):
     people = rows(db_path, "SELECT DISTINCT actor FROM events WHERE actor IS NOT NULL "
                            "UNION SELECT DISTINCT unnest(assignees) FROM items")
     assert people and all(p.startswith("p:") and len(p) == 14 for (p,) in people)
+
+
+def test_the_command_line_exit_codes(tmp_path):
+    def run(jira, token, *extra):
+        env = {**os.environ, "JIRA_EMAIL": "me@example.com", "JIRA_API_TOKEN": token}
+        return subprocess.run([sys.executable, "-m", "cadence", "sync", "jira", "--url", jira.url, "--project", "BEN",
+                               "--db", str(tmp_path / "c.duckdb"), *extra], env=env, capture_output=True, text=True,
+                              cwd=tmp_path, timeout=120)
+
+    with FakeJira(synthetic(150, histories=2, seed=8)) as jira:
+        bad = run(jira, "wrong")
+        jira.fail("/search/jql", [400], after=1)  # not retried, so the test needs no backoff
+        partial = run(jira, TOKEN)
+        good = run(jira, TOKEN)
+    assert bad.returncode == 1 and "rejected the credentials (HTTP 401)" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert partial.returncode == 2 and "re-run to resume" in partial.stderr
+    assert good.returncode == 0
+    for result in (bad, partial, good):
+        assert TOKEN not in result.stdout + result.stderr and BASIC not in result.stdout + result.stderr
+
+
+def test_readers_get_in_while_the_sync_waits_for_a_slow_page(db_path):
+    import threading
+
+    with FakeJira(synthetic(250, histories=2, seed=9)) as jira:
+        gate = jira.hold("/search/jql", 2)
+        worker = threading.Thread(target=sync, args=(jira, db_path))
+        worker.start()
+        deadline = time.monotonic() + 30
+        while len(jira.seen("/search/jql")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2.0)  # the sync lets go of the file once the next page is a second late
+        try:
+            seen = rows(db_path, "SELECT count(*) FROM items")  # raises if the sync still held the file
+        finally:
+            gate.set()
+            worker.join(60)
+    assert seen == [(100,)]
+    assert rows(db_path, "SELECT count(*) FROM items") == [(250,)]

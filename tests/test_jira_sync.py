@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -14,7 +14,7 @@ from cadence.sources.http import RetryPolicy
 from cadence.sources.jira import JiraSource
 from cadence.sync.jira import sync_jira
 from jira_payloads import patternfly, perceval_pages, synthetic, touch
-from jira_server import FakeJira
+from jira_server import FakeJira, JiraData
 
 CLOUD_ENV = {"JIRA_EMAIL": "me@example.com", "JIRA_API_TOKEN": "s3cret-token"}
 PAT_ENV = {"JIRA_PAT": "pat-t0ken"}
@@ -50,7 +50,7 @@ def test_cloud_sync_of_the_recorded_issues(pf, db_path):
     assert [s.query["jql"] for s in searches] == [f'project = "{p}" ORDER BY updated ASC' for p in PROJECTS]
     assert {"customfield_10007", "customfield_10005", "comment"} <= set(searches[0].query["fields"].split(","))
     assert all(s.query["expand"] == "changelog" and s.query["maxResults"] == "100" for s in searches)
-    assert not jira.seen("/rest/api/2/search", "GET")[0].path.endswith("/search")  # never the retired /search
+    assert not [r for r in jira.requests if r.path == "/rest/api/2/search"]  # never Cloud's retired /search
 
 
 def test_truncated_changelog_made_whole_with_bulkfetch(pf, db_path):
@@ -138,7 +138,6 @@ def test_server_pages_changelogs_per_issue_with_a_bearer_token(pf, db_path):
 
 def test_recorded_server_search_pages_and_a_site_without_sprints(shared_fixtures, db_path):
     pages = perceval_pages(shared_fixtures)
-    from jira_server import JiraData
     data = JiraData(fields=pages["jira_fields"], projects={"HELP"})
     with FakeJira(data, deployment="Server", pat="pat-t0ken") as jira:
         jira.replay["/rest/api/2/search"] = {0: pages["jira_issues_page_1"], 2: pages["jira_issues_page_2"]}
@@ -152,7 +151,6 @@ def test_recorded_server_search_pages_and_a_site_without_sprints(shared_fixtures
 
 def test_recorded_comment_pages_are_followed(shared_fixtures):
     pages = perceval_pages(shared_fixtures)
-    from jira_server import JiraData
     with FakeJira(JiraData(), deployment="Server", pat="pat-t0ken") as jira:
         path = "/rest/api/2/issue/CONTRIB-11/comment"
         jira.replay[path] = {0: pages["jira_comments_issue_page_1"], 2: pages["jira_comments_issue_page_2"]}
@@ -180,8 +178,6 @@ def test_incremental_sync_fetches_only_what_changed(db_path):
     since = newest.astimezone(timezone.utc)
     assert last.startswith('project = "BEN" AND updated >= "') and last.endswith('" ORDER BY updated ASC')
     # The cursor (newest update) minus two minutes, in the user's zone (Europe/Berlin), to the minute.
-    from zoneinfo import ZoneInfo
-    from datetime import timedelta
     assert f'"{(since - timedelta(minutes=2)).astimezone(ZoneInfo("Europe/Berlin")):%Y-%m-%d %H:%M}"' in last
     assert len(jira.requests) - before == 8  # serverInfo, myself, field, status, boards, config, sprints, 1 search
     done = rows(db_path, "SELECT count(*) FROM events WHERE kind = 'status' AND event_id LIKE '%:t%'")[0][0]
@@ -231,3 +227,23 @@ def test_server_info_forbidden_falls_back_to_the_search_that_answers(pf, db_path
     probe = jira.seen("/search/jql")[0]
     assert probe.query["maxResults"] == "1"  # the probe, then the real search
     assert len(jira.seen("/search/jql")) == 2
+
+
+def test_server_info_forbidden_on_a_server_falls_back_to_the_old_search(pf, db_path):
+    with FakeJira(pf, deployment="Server", pat="pat-t0ken", server_info_status=403) as jira:
+        report = sync(jira, db_path, projects=["OSUX"], env=PAT_ENV)
+    assert report.items == 4
+    assert [r.path for r in jira.seen("/search")] == ["/rest/api/2/search/jql", "/rest/api/2/search"]
+
+
+def test_configuration_maps_boards_to_teams_and_overrides_the_estimate_field(pf, db_path):
+    config = Config(teams={"jira:board:24": "Vision"}, estimate_field="customfield_10006")
+    with FakeJira(pf) as jira:
+        sync(jira, db_path, projects=["OSUX", "PTNFLY"], config=config)
+    assert rows(db_path, "SELECT DISTINCT team FROM items WHERE key LIKE 'OSUX-%'") == [("Vision",)]
+    assert rows(db_path, "SELECT team FROM sprints WHERE sprint_id = '225'") == [("Vision",)]
+    # Business Value (customfield_10006) is empty on every recorded issue, and its changes are the
+    # only estimate events now: the board's Story Points field is overridden.
+    assert rows(db_path, "SELECT count(*) FROM items WHERE story_points IS NOT NULL") == [(0,)]
+    assert rows(db_path, "SELECT count(*) FROM events WHERE field = 'story_points'") == [(0,)]
+    assert "customfield_10006" in jira.seen("/search/jql")[0].query["fields"].split(",")

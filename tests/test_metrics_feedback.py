@@ -27,6 +27,7 @@ def test_comment_by_the_assignee_is_not_feedback(db_path):
 def test_current_assignees_are_used_without_assignee_events(db_path):
     h = History()
     h.item("G", assignees=["ann"]).status("G", 1, "in_progress", actor="ann").comment("G", 2, actor="ann")
+    h.status("G", 3, "in_progress", status_id="4", name="In Review", actor="ann")  # the assignee's own move
     h.status("G", 4, "done", actor="carol")  # a status change by someone else is feedback
     row = fb(h.save(db_path), at(9), "G")
     assert row["observed_at"] == at(4) and row["observed_kind"] == "status"

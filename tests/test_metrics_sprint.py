@@ -236,3 +236,15 @@ def test_as_of_must_be_aware(db_path):
     h.save(db_path)
     with pytest.raises(ValueError):
         run(db_path, metrics.by_sprint, at(1).replace(tzinfo=None) + timedelta(0))
+
+
+def test_snapshots_give_membership_where_there_is_no_history(db_path):
+    h = History(source="github")
+    s1 = h.sprint("it1", 0, 14, 14)
+    h.item("o/r#1").status("o/r#1", 1, "in_progress").status("o/r#1", 5, "done")
+    h.item("o/r#2")
+    h.batch.snapshots = [{"sprint_key": s1, "source": "github", "key": "o/r#1", "seen_at": at(-1)},
+                         {"sprint_key": s1, "source": "github", "key": "o/r#1", "seen_at": at(3)},
+                         {"sprint_key": s1, "source": "github", "key": "o/r#2", "seen_at": at(3)}]
+    frame = run(h.save(db_path), metrics.by_sprint, at(20))
+    assert counts(frame, "it1") == (1, 1, 0, 1, 1)

@@ -37,7 +37,7 @@ def metric_trend(by_sprint: pd.DataFrame, metric: str, target: float | None = No
         base.mark_point(size=50, filled=True).encode(color=cadence_color(), tooltip=tooltip),
     ]
     if target is not None:
-        rule = alt.Chart(alt.InlineData(values=[{"target": target}])).mark_rule(color=HIGHLIGHT, strokeDash=[6, 4])
+        rule = alt.Chart({"values": [{"target": target}]}).mark_rule(color=HIGHLIGHT, strokeDash=[6, 4])
         layers.append(rule.encode(y="target:Q", tooltip=alt.Tooltip("target:Q", title="Target", format=fmt)))
     return alt.layer(*layers).properties(width=560, height=240, title=title)
 

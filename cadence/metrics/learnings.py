@@ -50,13 +50,14 @@ def all_learnings(ctx: Context) -> str:
         FROM (SELECT *, string_split(replace(text, chr(13), ''), chr(10)) AS parts FROM texts)
     ),
     markers AS (
-        SELECT source, key, happened, event_id, n, regexp_extract(line, {lit(line_re)}, 1) AS marker,
-               regexp_extract(line, {lit(line_re)}, 2) AS text
-        FROM lines WHERE regexp_matches(line, {lit(line_re)})
+        SELECT source, key, happened, event_id, n,
+               regexp_extract(line, {lit(line_re)}, ['marker', 'text']) AS m
+        FROM lines
     ),
-    marker_rows AS (
-        SELECT source, key, 'marker' AS kind, {canonical} AS marker, text, happened AS occurred_at, event_id, n
-        FROM markers WHERE text <> ''
+    marker_rows AS MATERIALIZED (
+        SELECT source, key, 'marker' AS kind, {canonical} AS marker, m.text AS text, happened AS occurred_at,
+               event_id, n
+        FROM (SELECT *, m.marker AS marker FROM markers) WHERE m.text <> ''
     ),
     item_rows AS (
         SELECT t.source, t.key, 'item' AS kind, NULL AS marker, t.summary AS text, t.finish AS occurred_at,

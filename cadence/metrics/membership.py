@@ -24,7 +24,7 @@ Decisions:
 from __future__ import annotations
 
 from cadence.metrics.sql import Context, hours
-from cadence.metrics.timing import item_ids
+from cadence.metrics.timing import item_ids, status_events
 
 
 def sprints_as_of(ctx: Context) -> str:
@@ -92,12 +92,11 @@ def member_events(ctx: Context) -> str:
     """
 
 
-def membership(ctx: Context) -> str:
+def membership_flags(ctx: Context) -> str:
     """One row per (item, started sprint) the item was ever in, with its report flags."""
     ev = ctx.ensure("member_ev", member_events)
     sp = ctx.ensure("sprints", sprints_as_of)
-    status = ctx.ensure("status", _status)
-    est = ctx.ensure("points", points_events)
+    status = ctx.ensure("status", status_events)
     return f"""
     WITH m AS (
         SELECT e.iid, e.source, e.key, e.sprint_key, sp.start, sp.completion, sp.state,
@@ -113,40 +112,27 @@ def membership(ctx: Context) -> str:
         SELECT *, NOT committed AND entered_at IS NOT NULL AS added,
                (committed OR entered_at IS NOT NULL) AND NOT at_completion AS removed
         FROM m WHERE committed OR entered_at IS NOT NULL OR at_completion
-    ),
-    d AS (
-        SELECT f.*, coalesce(s.category = 'done', FALSE) AS done_at_completion
-        FROM f ASOF LEFT JOIN {status} s
-            ON f.iid = s.iid AND f.completion >= s.occurred_at
-    ),
-    p_start AS (
-        SELECT d.iid, d.sprint_key, p.points AS points_at_start
-        FROM d ASOF LEFT JOIN {est} p ON d.iid = p.iid AND d.start >= p.occurred_at
-    ),
-    p_end AS (
-        SELECT d.iid, d.sprint_key, p.points AS points_at_completion
-        FROM d ASOF LEFT JOIN {est} p ON d.iid = p.iid AND d.completion >= p.occurred_at
-    ),
-    p_added AS (
-        SELECT d.iid, d.sprint_key, p.points AS points_at_entry
-        FROM d ASOF LEFT JOIN {est} p ON d.iid = p.iid AND d.entered_at >= p.occurred_at
-        WHERE d.entered_at IS NOT NULL
     )
-    SELECT d.*, coalesce(ps.points_at_start, b.points_before) AS points_at_start,
-           coalesce(pe.points_at_completion, b.points_before) AS points_at_completion,
-           coalesce(pa.points_at_entry, b.points_before) AS points_at_entry
-    FROM d
-    LEFT JOIN p_start ps USING (iid, sprint_key)
-    LEFT JOIN p_end pe USING (iid, sprint_key)
-    LEFT JOIN p_added pa USING (iid, sprint_key)
-    LEFT JOIN _cad_points_before b USING (iid)
+    SELECT f.*, coalesce(s.category = 'done', FALSE) AS done_at_completion
+    FROM f ASOF LEFT JOIN {status} s ON f.iid = s.iid AND f.completion >= s.occurred_at
     """
 
 
-def _status(ctx: Context) -> str:
-    from cadence.metrics.timing import status_events
-
-    return status_events(ctx)
+def membership(ctx: Context) -> str:
+    """The membership flags with story points at start, at entry and at completion."""
+    d = ctx.ensure("member_flags", membership_flags)
+    est = ctx.ensure("points", points_events)
+    lookups = {"points_at_start": "start", "points_at_completion": "completion", "points_at_entry": "entered_at"}
+    ctes = ",\n".join(
+        f"""{name} AS (SELECT d.iid, d.sprint_key, p.points AS {name}
+            FROM {d} d ASOF JOIN {est} p ON d.iid = p.iid AND d.{moment} >= p.occurred_at)"""
+        for name, moment in lookups.items())
+    return f"""
+    WITH {ctes}
+    SELECT d.*, {", ".join(f"coalesce({name}.{name}, b.points_before) AS {name}" for name in lookups)}
+    FROM {d} d {" ".join(f"LEFT JOIN {name} USING (iid, sprint_key)" for name in lookups)}
+    LEFT JOIN _cad_points_before b USING (iid)
+    """
 
 
 def points_events(ctx: Context) -> str:

@@ -11,7 +11,8 @@ Status on GitHub is open or closed, plus what hints at work. The choices made he
 - ``[statuses]`` in the configuration overrides any of this by status name or id (the Projects
   status name, or ``open``/``closed``);
 - a Projects status with no configured mapping counts as in progress unless its name reads like a
-  backlog column (Todo, Backlog, New, Triage, Ready).
+  backlog column (Todo, Backlog, New, Triage, Ready);
+- with ``pseudonymize = true`` every login (actors, assignees, users in raw payloads) is stored hashed.
 
 Status events come from the timeline: closed and reopened, an in-progress label being added
 (field ``label``), and, for pull requests, their opening (field ``opened``).
@@ -23,6 +24,7 @@ from typing import Any, Iterable
 
 from cadence.config import Config
 from cadence.normalize.github_sprints import NEW_LIKE
+from cadence.normalize.jira_fields import People
 from cadence.records import Batch, Event, Item, Problem, sprint_key
 
 SOURCE = "github"
@@ -272,4 +274,28 @@ def normalize_items(
         batch.items.append(item)
         batch.events += timeline.events
         batch.problems += timeline.problems
+    return pseudonymized(batch, People(True)) if config.pseudonymize else batch
+
+
+def pseudonymized(batch: Batch, people: People) -> Batch:
+    """The batch with every login hashed: actors, assignees, and the users in raw payloads.
+
+    Bot and ghost detection ran on the real login before this. Free text (comments) is kept.
+    """
+    for item in batch.items:
+        item["assignees"] = [people.hide(a) for a in item.get("assignees") or []]
+    for event in batch.events:
+        event["actor"] = people.hide(event.get("actor"))
+        if event["kind"] == "assignee":
+            event["from_value"], event["to_value"] = people.hide(event.get("from_value")), people.hide(event.get("to_value"))
+    for raw in batch.raw:
+        raw["payload"] = _scrub(raw["payload"], people)
     return batch
+
+
+def _scrub(payload: Any, people: People) -> Any:
+    if isinstance(payload, list):
+        return [_scrub(v, people) for v in payload]
+    if not isinstance(payload, dict):
+        return payload
+    return {k: people.hide(v) if k == "login" else _scrub(v, people) for k, v in payload.items()}

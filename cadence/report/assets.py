@@ -35,11 +35,12 @@ def script_json(value: object) -> str:
 
 def write_chart(chart: AnyChart, stem: Path, png_scale: float = 2.0) -> dict:
     """Write ``stem``.vl.json, .svg and .png; return the Vega-Lite spec."""
-    spec = chart.to_dict()
+    spec = chart.to_dict()  # validated against the Vega-Lite schema
     stem.with_suffix(".vl.json").write_text(json.dumps(spec, indent=1, default=str), encoding="utf-8")
-    vega = vlc.vegalite_to_vega(spec)
-    stem.with_suffix(".svg").write_text(vlc.vega_to_svg(vega), encoding="utf-8")
-    stem.with_suffix(".png").write_bytes(vlc.vega_to_png(vega, scale=png_scale))
+    # Run Vega's dataflow once, for the SVG, and rasterise that: vega_to_png would run it again.
+    svg = vlc.vegalite_to_svg(spec)
+    stem.with_suffix(".svg").write_text(svg, encoding="utf-8")
+    stem.with_suffix(".png").write_bytes(vlc.svg_to_png(svg, scale=png_scale))
     return spec
 
 

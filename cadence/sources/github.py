@@ -33,6 +33,10 @@ class AuthError(SourceError):
     """GitHub rejected the token: no later request can succeed, so the sync stops (exit 1)."""
 
 
+class ScopeError(SourceError):
+    """The token lacks a scope that a query needs (GitHub's INSUFFICIENT_SCOPES)."""
+
+
 def graphql_endpoint(api_url: str) -> tuple[str, str]:
     """(base URL, path) of the GraphQL endpoint for a REST ``api_url``."""
     base = api_url.rstrip("/")
@@ -71,6 +75,7 @@ class GitHub:
         self.clock = clock
         self.cost = 0
         self.remaining: int | None = None
+        self.read_projects = True  # cleared when the token turns out to lack read:project
 
     def close(self) -> None:
         self.http.close()
@@ -102,6 +107,8 @@ class GitHub:
                 wait = max(1.0, int(reset) - self.clock()) if reset.isdigit() else 60.0
                 self._sleep(wait, "GraphQL rate limit exhausted")
                 continue
+            if any(e.get("type") == "INSUFFICIENT_SCOPES" for e in errors):
+                raise ScopeError(f"GitHub: {_messages(errors)}")
             data = body.get("data")
             if data is None:
                 raise SourceError(f"GitHub GraphQL error: {_messages(errors)}")
@@ -173,16 +180,28 @@ def _repository(data: dict[str, Any], errors: list[str], owner: str, name: str) 
 
 
 def _items(
-    gh: GitHub, document: str, connection: str, type_name: str, variables: dict[str, Any],
+    gh: GitHub, documents: tuple[str, str], connection: str, type_name: str, variables: dict[str, Any],
     keep: Callable[[dict[str, Any]], bool],
 ) -> Iterator[Page]:
+    """Pages of ``connection``; ``documents`` is the query with and without Projects fields."""
     after = None
     while True:
-        data, errors = gh.query(document, {**variables, "first": q.ITEM_PAGE, "after": after})
+        try:
+            document = documents[0] if gh.read_projects else documents[1]
+            data, errors = gh.query(document, {**variables, "first": q.ITEM_PAGE, "after": after})
+        except ScopeError as exc:
+            if not gh.read_projects or "projectItems" not in str(exc):
+                raise
+            # A token without read:project still reads issues; only their Projects status is lost.
+            log.warning("github: the token cannot read projects (read:project); Projects status is not read")
+            gh.read_projects = False
+            continue
         conn = _repository(data, errors, variables["owner"], variables["name"])[connection]
         nodes = [n for n in conn["nodes"] if n is not None]
         kept = [n for n in nodes if keep(n)]
         errors += gh.complete(kept, type_name)
+        if not gh.read_projects:
+            errors.append("the token lacks read:project, so Projects status was not read for these items")
         has_next = conn["pageInfo"]["hasNextPage"] and len(kept) == len(nodes)
         yield Page(kept, has_next, errors)
         if not has_next:
@@ -193,7 +212,8 @@ def _items(
 def issue_pages(gh: GitHub, owner: str, name: str, since: str | None) -> Iterator[Page]:
     """Issues updated at or after ``since`` (all when None), oldest update first."""
     variables = {"owner": owner, "name": name, "since": since}
-    return _items(gh, q.ISSUES_QUERY, "issues", "Issue", variables, lambda n: True)
+    documents = (q.ISSUES_QUERY, q.ISSUES_QUERY_WITHOUT_PROJECTS)
+    return _items(gh, documents, "issues", "Issue", variables, lambda n: True)
 
 
 def pull_request_pages(gh: GitHub, owner: str, name: str, stop_before: str | None) -> Iterator[Page]:
@@ -204,7 +224,8 @@ def pull_request_pages(gh: GitHub, owner: str, name: str, stop_before: str | Non
     """
     keep = (lambda n: True) if stop_before is None else (lambda n: n["updatedAt"] >= stop_before)
     variables = {"owner": owner, "name": name}
-    return _items(gh, q.PULL_REQUESTS_QUERY, "pullRequests", "PullRequest", variables, keep)
+    documents = (q.PULL_REQUESTS_QUERY, q.PULL_REQUESTS_QUERY_WITHOUT_PROJECTS)
+    return _items(gh, documents, "pullRequests", "PullRequest", variables, keep)
 
 
 def repository_milestones(gh: GitHub, owner: str, name: str) -> tuple[str, list[dict[str, Any]]]:

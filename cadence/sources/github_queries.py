@@ -65,15 +65,20 @@ _FRAGMENT_NEEDS = {
 _PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 
 
+# Reading projectItems needs the read:project scope; without it GitHub refuses the whole query
+# (INSUFFICIENT_SCOPES), so the connector falls back to the same query without this selection.
+PROJECT_ITEMS = """
+    projectItems(first: 5) { nodes { project { number title }
+      status: fieldValueByName(name: "Status") { __typename ... on ProjectV2ItemFieldSingleSelectValue { name optionId } } } }"""
+
+
 def _common_item_fields(kind: str) -> str:
     return f"""
     id number title body url createdAt updatedAt closedAt state
     author {{ ...ActorFields }}
     assignees(first: 10) {{ {_PAGE_INFO} nodes {{ login }} }}
     labels(first: 20) {{ {_PAGE_INFO} nodes {{ name }} }}
-    milestone {{ number title }}
-    projectItems(first: 5) {{ nodes {{ project {{ number title }}
-      status: fieldValueByName(name: "Status") {{ __typename ... on ProjectV2ItemFieldSingleSelectValue {{ name optionId }} }} }} }}
+    milestone {{ number title }}{PROJECT_ITEMS}
     timelineItems(first: {TIMELINE_PAGE}, itemTypes: {ISSUE_ITEM_TYPES if kind == "Issue" else PR_ITEM_TYPES}) {{
       {_PAGE_INFO} nodes {{ ...{kind}Timeline }} }}"""
 
@@ -122,6 +127,9 @@ query PullRequests($owner: String!, $name: String!, $first: Int!, $after: String
 }}""",
     "PullRequestTimeline",
 )
+
+ISSUES_QUERY_WITHOUT_PROJECTS = ISSUES_QUERY.replace(PROJECT_ITEMS, "")
+PULL_REQUESTS_QUERY_WITHOUT_PROJECTS = PULL_REQUESTS_QUERY.replace(PROJECT_ITEMS, "")
 
 MILESTONES_QUERY = f"""
 query Milestones($owner: String!, $name: String!, $after: String) {{
@@ -220,6 +228,8 @@ def follow_up_query(requests: list[tuple[str, str]]) -> str:
 ALL_QUERIES = {
     "Issues": ISSUES_QUERY,
     "PullRequests": PULL_REQUESTS_QUERY,
+    "IssuesWithoutProjects": ISSUES_QUERY_WITHOUT_PROJECTS,
+    "PullRequestsWithoutProjects": PULL_REQUESTS_QUERY_WITHOUT_PROJECTS,
     "Milestones": MILESTONES_QUERY,
     "Project": PROJECT_QUERY,
     "ProjectItems": PROJECT_ITEMS_QUERY,

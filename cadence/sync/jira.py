@@ -9,6 +9,8 @@ Choices where PRODUCT.md is silent:
 - Boards, their configuration and all their sprints are fetched on every sync, because a sprint's
   state changes without any issue being updated. Without ``--board`` the boards of each project
   are discovered; a site without the Agile API still syncs issues.
+- Each page is saved in its own transaction with its cursor. The file is held open across pages
+  for at most about a second, and let go whenever the next page is late, so readers get in.
 - A failure before any issue page was saved raises ``SourceError`` (exit 1). A failure after pages
   were saved is reported in ``SyncReport.errors`` (exit 2); the cursor stays at the last saved page.
 """
@@ -20,13 +22,13 @@ import os
 import re
 import threading
 import time
-from contextlib import ExitStack
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from queue import Full, Queue
-from typing import Any, Iterator, Mapping
+from queue import Empty, Full, Queue
+from typing import Any, Callable, Iterator, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cadence import warehouse
@@ -266,7 +268,7 @@ def sync_scope(run: Run, site: normalize.Site, zone: tzinfo, scope: str, base: s
     log.info("jira %s: %s", scope, jql)
     newest = jira_time(cursor) if cursor else None
     done = 0
-    for issues in prefetched(run.source.whole_pages(jql, site.fields.request_list())):
+    for issues in prefetched(run.source.whole_pages(jql, site.fields.request_list()), run.release, run.HOLD_S):
         batch = normalize.page(issues, site, datetime.now(timezone.utc))
         newest = max([t for t in [newest, *(_updated(i) for i in issues)] if t is not None], default=None)
         value = newest.isoformat() if newest else None
@@ -276,10 +278,13 @@ def sync_scope(run: Run, site: normalize.Site, zone: tzinfo, scope: str, base: s
         run.progress(f"jira {scope}", done)
 
 
-def prefetched(pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+def prefetched(pages: Iterator[list[dict[str, Any]]], on_wait: Callable[[], None] = lambda: None,
+               wait_s: float = 1.0) -> Iterator[list[dict[str, Any]]]:
     """The same pages, with the next one fetched while this one is normalised and saved.
 
     At most one page waits, so memory stays bounded. An error while fetching is raised here, in order.
+    ``on_wait`` runs when the next page is ``wait_s`` late (slow server, rate-limit sleep): the sync
+    then lets go of the database file so that readers are not locked out while it waits.
     """
     ready: Queue[Any] = Queue(maxsize=1)
     stop = threading.Event()
@@ -302,7 +307,7 @@ def prefetched(pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str,
     worker = threading.Thread(target=pump, name="jira-prefetch", daemon=True)
     worker.start()
     try:
-        while (page := ready.get()) is not _END:
+        while (page := _next(ready, on_wait, wait_s)) is not _END:
             if isinstance(page, BaseException):
                 raise page
             yield page
@@ -312,6 +317,14 @@ def prefetched(pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str,
 
 
 _END = object()
+
+
+def _next(ready: Queue[Any], on_wait: Callable[[], None], wait_s: float) -> Any:
+    try:
+        return ready.get(timeout=wait_s)
+    except Empty:
+        on_wait()
+        return ready.get()
 
 
 def _updated(issue: Mapping[str, Any]) -> datetime | None:

@@ -34,13 +34,20 @@ class Cursor:
     details: Mapping[str, Any] | None = None
 
 
+_COLUMNS: dict[str, dict[str, str]] = {}
+
+
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    # The schema is fixed by the migrations, so the lookup is done once per process.
+    if table in _COLUMNS:
+        return _COLUMNS[table]
     rows = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_name = ? ORDER BY ordinal_position",
         [table],
     ).fetchall()
-    return dict(rows)
+    _COLUMNS[table] = dict(rows)
+    return _COLUMNS[table]
 
 
 def _cell_json(value: Any) -> str | None:
