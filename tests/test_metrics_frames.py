@@ -1,0 +1,57 @@
+"""Every metric hands out the columns docs/frames.md promises, even on an empty warehouse."""
+
+from __future__ import annotations
+
+import pytest
+
+from cadence import metrics
+from cadence.config import Config
+from cadence.warehouse.connection import connect
+from histories import at
+
+FRAMES = {
+    "sprints": "sprint_key, source, team, sprint_id, sprint_name, state, goal, planned_start, planned_end, "
+               "actual_start, completed_at, start, end, completion, length_days, cadence_weeks, cadence, "
+               "actual_length_days, length_mismatch, late_close_h",
+    "issues": "source, team, key, type, summary, url, created, start, finish, cycle_time_h, status_category, "
+              "resolution, carry_count, straight_to_done, labels, assignees, story_points",
+    "by_sprint": "team, sprint_id, sprint_name, state, start, end, completed_at, length_days, cadence_weeks, "
+                 "committed, added, removed, completed, carried_over, say_do, feedback_latency_median_h, "
+                 "timebox_overruns, learnings, learnings_per_week, weeks_with_learning, committed_points, "
+                 "added_points, removed_points, completed_points, carried_over_points, late_close_h, "
+                 "feedback_observed_median_h, feedback_review_median_h, timeboxes, overrun_rate, "
+                 "throughput_per_week, feedback_events, feedback_events_per_week, scope_added_per_week, "
+                 "items_started, cadence, length_mismatch, sprint_key, source",
+    "by_week": "team, week_start, iso_week, completed, started, added, learnings, feedback_events, has_learning",
+    "feedback": "source, team, key, summary, url, start, sprint_key, sprint_id, cadence, observed_at, observed_kind, "
+                "observed_h, observed_event, review_at, review_h, review_event, feedback_h, feedback_event, "
+                "feedback_kind",
+    "feedback_summary": "group, kind, n, n_events, median_h, median_ci_low, median_ci_high, p85_h, p85_ci_low, "
+                        "p85_ci_high",
+    "feedback_curves": "group, kind, t_h, survival, ci_low, ci_high",
+    "overruns": "source, team, key, summary, url, type, rule, start, timebox_end, finish, finished, timebox_h, "
+                "actual_h, overrun_size, sprint_key, sprint_id, sprint_name, carry_count",
+    "learnings": "source, team, key, summary, url, kind, marker, text, occurred_at, sprint_key, sprint_id, "
+                 "sprint_name, iso_week",
+    "compare_cadences": "metric, cadence, cadence_weeks, estimate, ci_low, ci_high, n_sprints, n_teams, "
+                        "small_sample, warning",
+    "switches": "team, metric, switch_at, before_cadence, after_cadence, before_estimate, before_ci_low, "
+                "before_ci_high, after_estimate, after_ci_low, after_ci_high, diff, diff_ci_low, diff_ci_high, "
+                "n_before, n_after, warning",
+}
+
+
+@pytest.fixture(scope="module")
+def empty():
+    with connect(":memory:", read_only=False) as con:
+        yield con
+
+
+@pytest.mark.parametrize("name", sorted(FRAMES))
+def test_columns_on_an_empty_warehouse(empty, name):
+    frame = getattr(metrics, name)(empty, as_of=at(5), config=Config())
+    assert list(frame.columns) == FRAMES[name].split(", ")
+
+
+def test_the_public_functions_are_exactly_the_documented_ones():
+    assert sorted(metrics.__all__) == sorted(FRAMES)
