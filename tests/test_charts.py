@@ -30,8 +30,21 @@ def by_sprint_frame() -> pd.DataFrame:
     ]
     frame = pd.DataFrame(
         rows,
-        columns=["team", "sprint_id", "sprint_name", "start", "length_days", "cadence", "committed", "added",
-                 "removed", "completed", "carried_over", "overrun_rate", "learnings_per_week"],
+        columns=[
+            "team",
+            "sprint_id",
+            "sprint_name",
+            "start",
+            "length_days",
+            "cadence",
+            "committed",
+            "added",
+            "removed",
+            "completed",
+            "carried_over",
+            "overrun_rate",
+            "learnings_per_week",
+        ],
     )
     frame["start"] = pd.to_datetime(frame["start"], utc=True)
     frame["end"] = frame["start"] + pd.to_timedelta(frame["length_days"], unit="D")
@@ -64,12 +77,23 @@ def compare_frame() -> pd.DataFrame:
 def switches_frame() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "team": ["A"], "metric": ["say_do"], "switch_at": [_t("2024-01-29")],
-            "before_cadence": ["2w"], "after_cadence": ["1w"],
-            "before_estimate": [0.6], "before_ci_low": [0.4], "before_ci_high": [0.8],
-            "after_estimate": [0.9], "after_ci_low": [0.8], "after_ci_high": [1.0],
-            "diff": [0.3], "diff_ci_low": [0.0], "diff_ci_high": [0.6],
-            "n_before": [2], "n_after": [2], "warning": ["small sample"],
+            "team": ["A"],
+            "metric": ["say_do"],
+            "switch_at": [_t("2024-01-29")],
+            "before_cadence": ["2w"],
+            "after_cadence": ["1w"],
+            "before_estimate": [0.6],
+            "before_ci_low": [0.4],
+            "before_ci_high": [0.8],
+            "after_estimate": [0.9],
+            "after_ci_low": [0.8],
+            "after_ci_high": [1.0],
+            "diff": [0.3],
+            "diff_ci_low": [0.0],
+            "diff_ci_high": [0.6],
+            "n_before": [2],
+            "n_after": [2],
+            "warning": ["small sample"],
         }
     )
 
@@ -77,10 +101,14 @@ def switches_frame() -> pd.DataFrame:
 def feedback_frame() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "team": ["A", "A", "B"], "key": ["A-1", "A-2", "B-1"], "cadence": ["1w", "2w", "3w"],
+            "team": ["A", "A", "B"],
+            "key": ["A-1", "A-2", "B-1"],
+            "cadence": ["1w", "2w", "3w"],
             "start": [_t("2024-01-29"), _t("2024-01-02"), _t("2024-01-02")],
-            "observed_h": [5.0, 30.0, 400.0], "observed_event": [True, True, False],
-            "review_h": [100.0, 300.0, 480.0], "review_event": [True, True, True],
+            "observed_h": [5.0, 30.0, 400.0],
+            "observed_event": [True, True, False],
+            "review_h": [100.0, 300.0, 480.0],
+            "review_event": [True, True, True],
         }
     )
 
@@ -97,8 +125,10 @@ def curves_frame() -> pd.DataFrame:
 def issues_frame() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "team": ["A", "A", "A", "B"], "key": ["A-1", "A-2", "A-3", "B-1"],
-            "carry_count": [0, 1, 3, 2], "assignees": [["Alice Secret"], [], ["Bob"], []],
+            "team": ["A", "A", "A", "B"],
+            "key": ["A-1", "A-2", "A-3", "B-1"],
+            "carry_count": [0, 1, 3, 2],
+            "assignees": [["Alice Secret"], [], ["Bob"], []],
         }
     )
 
@@ -167,7 +197,12 @@ def test_chart_validates_and_renders_png(name: str) -> None:
 def test_chart_has_axis_titles_and_tooltips(name: str) -> None:
     spec = CHARTS[name]().to_dict()
     encodings = [d["encoding"] for d in _walk(spec) if isinstance(d.get("encoding"), dict)]
-    axis_titles = [enc[ch]["title"] for enc in encodings for ch in ("x", "y") if isinstance(enc.get(ch), dict) and "title" in enc[ch]]
+    axis_titles = [
+        enc[ch]["title"]
+        for enc in encodings
+        for ch in ("x", "y")
+        if isinstance(enc.get(ch), dict) and "title" in enc[ch]
+    ]
     assert len(axis_titles) >= 2 and all(axis_titles)
     assert any("tooltip" in enc for enc in encodings)
 
@@ -189,7 +224,11 @@ def _cadence_scales(spec: dict) -> list[dict]:
 def test_cadence_colours_are_fixed_whatever_the_data() -> None:
     """2w is orange even in a chart where it is the only cadence, and 1w blue everywhere."""
     only_3w = by_sprint_frame().query("team == 'B'")
-    for chart in (charts.overrun_rate(only_3w), charts.team_timeline(sprints_frame()), charts.cadence_comparison(compare_frame())):
+    for chart in (
+        charts.overrun_rate(only_3w),
+        charts.team_timeline(sprints_frame()),
+        charts.cadence_comparison(compare_frame()),
+    ):
         scales = _cadence_scales(chart.to_dict())
         assert scales
         for scale in scales:
@@ -224,13 +263,20 @@ def test_feedback_distribution_leaves_out_censored_items() -> None:
     rows = _values(spec)
     # 2 observed events (B-1's observed feedback is censored) and 3 review events.
     assert sorted((r["kind"], r["hours"]) for r in rows) == [
-        ("observed", 5.0), ("observed", 30.0), ("review", 100.0), ("review", 300.0), ("review", 480.0)
+        ("observed", 5.0),
+        ("observed", 30.0),
+        ("review", 100.0),
+        ("review", 300.0),
+        ("review", 480.0),
     ]
 
 
 def test_before_after_has_both_sides_with_their_cadence() -> None:
     rows = _values(charts.before_after(switches_frame()).to_dict())
-    assert sorted((r["period"], r["cadence"], r["estimate"]) for r in rows) == [("after", "1w", 0.9), ("before", "2w", 0.6)]
+    assert sorted((r["period"], r["cadence"], r["estimate"]) for r in rows) == [
+        ("after", "1w", 0.9),
+        ("before", "2w", 0.6),
+    ]
 
 
 def test_large_frames_are_not_refused() -> None:

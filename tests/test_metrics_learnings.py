@@ -70,3 +70,13 @@ def test_by_week_counts(db_path):
     # finished: L1 (4), L2 (3), L3 (5) in week 1; L4 (9) in week 2. Started: L1, L2, L3, L6 / L4.
     assert frame["completed"].tolist() == [3, 1] and frame["started"].tolist() == [4, 1]
     assert isinstance(frame["week_start"].dtype, pd.DatetimeTZDtype)
+
+
+def test_by_week_fills_quiet_weeks_with_zeros(db_path):
+    h = History()
+    h.item("A").status("A", 1, "in_progress").status("A", 2, "done")
+    h.item("B").status("B", 22, "in_progress").status("B", 23, "done")
+    frame = run(h.save(db_path), metrics.by_week, at(30))
+    assert frame["iso_week"].tolist() == ["2024-W01", "2024-W02", "2024-W03", "2024-W04"]
+    assert frame["completed"].tolist() == [1, 0, 0, 1] and frame["started"].tolist() == [1, 0, 0, 1]
+    assert not frame["has_learning"].any()

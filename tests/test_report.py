@@ -19,7 +19,13 @@ from cadence.report.report import write_report
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_charts import (  # noqa: E402  (hand-built frames with the docs/frames.md columns)
-    _t, by_sprint_frame, compare_frame, curves_frame, feedback_frame, sprints_frame, switches_frame,
+    _t,
+    by_sprint_frame,
+    compare_frame,
+    curves_frame,
+    feedback_frame,
+    sprints_frame,
+    switches_frame,
 )
 
 AS_OF = datetime(2024, 3, 1, 12, tzinfo=timezone.utc)
@@ -30,48 +36,138 @@ PEOPLE = ["Alice Secret", "alice@example.com", "5b10ac8d82e05b22cc7d4ef5"]
 def sample_data(synthetic: bool = True) -> ReportData:
     """A small world: team A switched 2w -> 1w, team B runs 3w; hostile text and people in it."""
     by_sprint = by_sprint_frame().assign(
-        source="demo", sprint_key=lambda f: "demo:" + f["sprint_id"], completed_at=lambda f: f["end"],
-        say_do=[0.5, 0.6, 1.0, 0.75, 0.4], throughput_per_week=[2.5, 2.0, 4.0, 3.0, 2.0],
+        source="demo",
+        sprint_key=lambda f: "demo:" + f["sprint_id"],
+        completed_at=lambda f: f["end"],
+        say_do=[0.5, 0.6, 1.0, 0.75, 0.4],
+        throughput_per_week=[2.5, 2.0, 4.0, 3.0, 2.0],
         feedback_latency_median_h=[40.0, 50.0, 8.0, 6.0, 120.0],
-        learnings=[0, 1, 0, 0, 1], learnings_per_week=[0.0, 0.5, 0.0, 0.0, 0.33], timeboxes=[0, 2, 0, 1, 0],
+        learnings=[0, 1, 0, 0, 1],
+        learnings_per_week=[0.0, 0.5, 0.0, 0.0, 0.33],
+        timeboxes=[0, 2, 0, 1, 0],
     )
-    overruns = pd.DataFrame({
-        "source": ["demo"], "team": ["A"], "key": ["A-7"], "summary": [f"Spike {EVIL}"],
-        "url": ["https://tracker.demo.invalid/browse/A-7"], "type": ["Spike"], "rule": ["label"],
-        "start": [_t("2024-01-16")], "timebox_end": [_t("2024-01-18")], "finish": [_t("2024-01-20")],
-        "finished": [True], "timebox_h": [48.0], "actual_h": [96.0], "overrun_size": [1.0],
-        "sprint_key": ["demo:12"], "sprint_id": ["12"], "sprint_name": ["A 12"], "carry_count": [1],
-    })
-    learnings = pd.DataFrame({
-        "source": ["demo", "demo"], "team": ["A", "B"], "key": ["A-7", "B-3"], "summary": ["Spike", "EDA"],
-        "url": ["https://tracker.demo.invalid/browse/A-7", "javascript:alert(1)"], "kind": ["marker", "item"],
-        "marker": ["Learning", None],
-        "text": [f"Learning: caching halves latency, says Alice Secret (alice@example.com) {EVIL}", "EDA of click logs"],
-        "occurred_at": [_t("2024-01-19"), _t("2024-01-10")], "sprint_key": ["demo:12", "demo:21"],
-        "sprint_id": ["12", "21"], "sprint_name": ["A 12", "B 21"], "iso_week": ["2024-W03", "2024-W02"],
-    })
-    summary = pd.DataFrame({
-        "group": ["1w", "2w"], "kind": ["headline", "headline"], "n": [3, 4], "n_events": [3, 2],
-        "median_h": [6.0, 45.0], "median_ci_low": [4.0, 30.0], "median_ci_high": [9.0, 80.0],
-        "p85_h": [10.0, 90.0], "p85_ci_low": [8.0, 60.0], "p85_ci_high": [20.0, 140.0],
-    })
-    issues = pd.DataFrame({
-        "source": ["demo"] * 3, "team": ["A", "A", "B"], "key": ["A-7", "A-8", "B-3"], "carry_count": [1, 0, 2],
-        "assignees": [["Alice Secret"], [], ["5b10ac8d82e05b22cc7d4ef5"]],
-    })
+    overruns = pd.DataFrame(
+        {
+            "source": ["demo"],
+            "team": ["A"],
+            "key": ["A-7"],
+            "summary": [f"Spike {EVIL}"],
+            "url": ["https://tracker.demo.invalid/browse/A-7"],
+            "type": ["Spike"],
+            "rule": ["label"],
+            "start": [_t("2024-01-16")],
+            "timebox_end": [_t("2024-01-18")],
+            "finish": [_t("2024-01-20")],
+            "finished": [True],
+            "timebox_h": [48.0],
+            "actual_h": [96.0],
+            "overrun_size": [1.0],
+            "sprint_key": ["demo:12"],
+            "sprint_id": ["12"],
+            "sprint_name": ["A 12"],
+            "carry_count": [1],
+        }
+    )
+    learnings = pd.DataFrame(
+        {
+            "source": ["demo", "demo"],
+            "team": ["A", "B"],
+            "key": ["A-7", "B-3"],
+            "summary": ["Spike", "EDA"],
+            "url": ["https://tracker.demo.invalid/browse/A-7", "javascript:alert(1)"],
+            "kind": ["marker", "item"],
+            "marker": ["Learning", None],
+            "text": [
+                f"Learning: caching halves latency, says Alice Secret (alice@example.com) {EVIL}",
+                "EDA of click logs",
+            ],
+            "occurred_at": [_t("2024-01-19"), _t("2024-01-10")],
+            "sprint_key": ["demo:12", "demo:21"],
+            "sprint_id": ["12", "21"],
+            "sprint_name": ["A 12", "B 21"],
+            "iso_week": ["2024-W03", "2024-W02"],
+        }
+    )
+    summary = pd.DataFrame(
+        {
+            "group": ["1w", "2w"],
+            "kind": ["headline", "headline"],
+            "n": [3, 4],
+            "n_events": [3, 2],
+            "median_h": [6.0, 45.0],
+            "median_ci_low": [4.0, 30.0],
+            "median_ci_high": [9.0, 80.0],
+            "p85_h": [10.0, 90.0],
+            "p85_ci_low": [8.0, 60.0],
+            "p85_ci_high": [20.0, 140.0],
+        }
+    )
+    issues = pd.DataFrame(
+        {
+            "source": ["demo"] * 3,
+            "team": ["A", "A", "B"],
+            "key": ["A-7", "A-8", "B-3"],
+            "carry_count": [1, 0, 2],
+            "assignees": [["Alice Secret"], [], ["5b10ac8d82e05b22cc7d4ef5"]],
+        }
+    )
     return ReportData(
         as_of=AS_OF,
-        teams=pd.DataFrame({"team": ["A", "B"], "source": ["demo"] * 2, "scope": [None] * 2, "synthetic": [synthetic] * 2}),
-        sprints=sprints_frame(), by_sprint=by_sprint, issues=issues, compare=compare_frame(), switches=switches_frame(),
-        feedback=feedback_frame().assign(sprint_key=["demo:13", "demo:11", "demo:21"], feedback_event=[True, True, True]),
-        feedback_summary=summary, feedback_curves=curves_frame(), overruns=overruns,
+        teams=pd.DataFrame(
+            {"team": ["A", "B"], "source": ["demo"] * 2, "scope": [None] * 2, "synthetic": [synthetic] * 2}
+        ),
+        sprints=sprints_frame(),
+        by_sprint=by_sprint,
+        issues=issues,
+        compare=compare_frame(),
+        switches=switches_frame(),
+        feedback=feedback_frame().assign(
+            sprint_key=["demo:13", "demo:11", "demo:21"], feedback_event=[True, True, True]
+        ),
+        feedback_summary=summary,
+        feedback_curves=curves_frame(),
+        overruns=overruns,
         learnings=learnings,
-        sync_status=pd.DataFrame({"source": ["jira"], "scope": ["project=A"], "cursor": ["c"], "last_success_at": [_t("2024-03-01 02:00")], "details": [None]}),
-        problems=pd.DataFrame({"source": ["jira"], "entity": ["issue"], "entity_id": ["A-9"], "problem": ["deleted_user"],
-                               "detail": ["actor 5b10ac8d82e05b22cc7d4ef5 no longer exists"], "first_seen": [AS_OF], "last_seen": [AS_OF]}),
-        runs=pd.DataFrame({"run_id": ["r1"], "command": ["sync jira"], "started_at": [_t("2024-03-01 01:55")],
-                           "ended_at": [_t("2024-03-01 02:00")], "status": ["ok"], "details": [None]}),
-        without_history=pd.DataFrame({"team": ["B"], "sprint_key": ["demo:22"], "sprint_id": ["22"], "sprint_name": ["B 22"], "state": ["closed"], "source": ["demo"]}),
+        sync_status=pd.DataFrame(
+            {
+                "source": ["jira"],
+                "scope": ["project=A"],
+                "cursor": ["c"],
+                "last_success_at": [_t("2024-03-01 02:00")],
+                "details": [None],
+            }
+        ),
+        problems=pd.DataFrame(
+            {
+                "source": ["jira"],
+                "entity": ["issue"],
+                "entity_id": ["A-9"],
+                "problem": ["deleted_user"],
+                "detail": ["actor 5b10ac8d82e05b22cc7d4ef5 no longer exists"],
+                "first_seen": [AS_OF],
+                "last_seen": [AS_OF],
+            }
+        ),
+        runs=pd.DataFrame(
+            {
+                "run_id": ["r1"],
+                "command": ["sync jira"],
+                "started_at": [_t("2024-03-01 01:55")],
+                "ended_at": [_t("2024-03-01 02:00")],
+                "status": ["ok"],
+                "details": [None],
+            }
+        ),
+        without_history=pd.DataFrame(
+            {
+                "team": ["B"],
+                "sprint_key": ["demo:22"],
+                "sprint_id": ["22"],
+                "sprint_name": ["B 22"],
+                "state": ["closed"],
+                "source": ["demo"],
+            }
+        ),
         people=["Alice Secret", "5b10ac8d82e05b22cc7d4ef5"],
     )
 
@@ -108,13 +204,20 @@ def test_html_is_self_contained(page: str) -> None:
 
 
 def test_sections_in_product_order(page: str) -> None:
-    heads = ["Headline metrics per team", "Cadence comparison", "Feedback loops", "Timeboxes", "Learnings", "Data quality"]
+    heads = [
+        "Headline metrics per team",
+        "Cadence comparison",
+        "Feedback loops",
+        "Timeboxes",
+        "Learnings",
+        "Data quality",
+    ]
     positions = [page.index(f">{h}</h2>") for h in heads]
     assert positions == sorted(positions)
 
 
 def test_switching_teams_lead_the_comparison(page: str) -> None:
-    section = page[page.index(">Cadence comparison</h2>"):page.index(">Feedback loops</h2>")]
+    section = page[page.index(">Cadence comparison</h2>") : page.index(">Feedback loops</h2>")]
     assert section.index("Teams that switched cadence") < section.index("All cadences")
     assert "2w → 1w" in section and "0.60 [0.40, 0.80]" in section and "0.90 [0.80, 1.00]" in section
 
@@ -123,12 +226,18 @@ def test_hostile_text_is_escaped_everywhere(rendered: Path, page: str) -> None:
     assert EVIL not in page
     assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in page
     assert 'href="javascript:' not in page
+    # The sprint name "B <script>alert(1)</script>" is chart data: inside the inline JSON it cannot close the script.
+    assert "<script>alert(1)</script>" not in page and "B \\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in page
     assert EVIL not in (rendered.parent / "report.qmd").read_text()
 
 
 def test_people_hidden_by_default(rendered: Path, page: str) -> None:
     everything = page + (rendered.parent / "report.qmd").read_text()
-    everything += "".join(p.read_text(errors="ignore") for p in (rendered.parent / "report_assets").iterdir() if p.suffix in (".json", ".csv", ".svg", ".html"))
+    everything += "".join(
+        p.read_text(errors="ignore")
+        for p in (rendered.parent / "report_assets").iterdir()
+        if p.suffix in (".json", ".csv", ".svg", ".html")
+    )
     for person in PEOPLE:
         assert person not in everything
     assert "[person]" in page and "[e-mail hidden]" in page
@@ -154,10 +263,10 @@ def test_no_banner_for_real_data(tmp_path: Path) -> None:
 def test_listings_and_data_quality(page: str) -> None:
     assert 'href="https://tracker.demo.invalid/browse/A-7"' in page
     assert "EDA of click logs" in page
-    quality = page[page.index(">Data quality</h2>"):]
+    quality = page[page.index(">Data quality</h2>") :]
     for expected in ("project=A", "sync jira", "deleted_user", "B 22", "cadence and team cannot be told apart"):
         assert expected in quality
-    timeboxes = page[page.index(">Timeboxes</h2>"):page.index(">Learnings</h2>")]
+    timeboxes = page[page.index(">Timeboxes</h2>") : page.index(">Learnings</h2>")]
     assert "100%" in timeboxes and "48.0" in timeboxes and "96.0" in timeboxes
 
 
@@ -192,7 +301,10 @@ def test_scrubber_hides_whole_names_only() -> None:
     from cadence.report.html import Scrubber
 
     scrub = Scrubber(["sam", "alice"], show_people=False)
-    assert scrub("Ask Sam about the sample; alice@example.com agreed") == "Ask [person] about the sample; [e-mail hidden] agreed"
+    assert (
+        scrub("Ask Sam about the sample; alice@example.com agreed")
+        == "Ask [person] about the sample; [e-mail hidden] agreed"
+    )
     assert Scrubber(["sam"], show_people=True)("Ask Sam") == "Ask Sam"
 
 
@@ -217,10 +329,19 @@ def test_demo_report_end_to_end(demo_report: tuple[Path, Path]) -> None:
     db, html = demo_report
     page = html.read_text(encoding="utf-8")
     with duckdb.connect(str(db), read_only=True) as con:
-        people = [r[0] for r in con.execute(
-            "SELECT DISTINCT actor FROM events WHERE actor IS NOT NULL UNION SELECT DISTINCT unnest(assignees) FROM items").fetchall()]
+        people = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT actor FROM events WHERE actor IS NOT NULL UNION SELECT DISTINCT unnest(assignees) FROM items"
+            ).fetchall()
+        ]
         teams = [r[0] for r in con.execute("SELECT team FROM teams").fetchall()]
-        learning_keys = [r[0] for r in con.execute("SELECT DISTINCT key FROM events WHERE kind = 'comment' AND regexp_matches(text, '(?im)^learning:') LIMIT 5").fetchall()]
+        learning_keys = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT key FROM events WHERE kind = 'comment' AND regexp_matches(text, '(?im)^learning:') LIMIT 5"
+            ).fetchall()
+        ]
     assert page.count('class="cadence-chart"') == 11 and 'id="synthetic-banner"' in page
     markup = re.sub(r"(?s)(<script[^>]*>).*?</script>", r"\1</script>", page)
     shown = markup + "".join(p.read_text() for p in (html.parent / "report_assets").glob("*.vl.json"))
@@ -230,3 +351,50 @@ def test_demo_report_end_to_end(demo_report: tuple[Path, Path]) -> None:
     for team in teams:
         assert f"<td>{team}</td>" in markup
     assert learning_keys and all(f">{key}</a>" in markup for key in learning_keys)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_any_tracker_text_stays_text_in_a_table_cell(text: str) -> None:
+    import html as html_lib
+
+    from cadence.report.html import Column, raw_block, table
+
+    markup = table(pd.DataFrame({"summary": [text]}), [Column("summary", "Title")])
+    cell = re.search(r"(?s)<td>(.*)</td>", markup).group(1)
+    assert "<" not in cell and ">" not in cell and html_lib.unescape(cell) == text
+    block = raw_block(markup)
+    assert block.count("```") == 2  # nothing in the text can close the raw block early
+
+
+def test_trend_arrows_colour_by_what_is_better() -> None:
+    from cadence.report.html import fmt_number, fmt_percent
+    from cadence.report.sections import _trend_cell
+
+    assert _trend_cell(0.8, 0.79999, fmt_percent, True) == "80%"  # same once rounded: no arrow
+    latency = _trend_cell(20.0, 30.0, fmt_number(1), False)  # latency fell: down arrow, good
+    assert 'class="up"' in latency and "▼ from 30.0" in latency
+    say_do = _trend_cell(0.5, 0.7, fmt_percent, True)  # say/do fell: down arrow, bad
+    assert 'class="down"' in say_do and "▼ from 70%" in say_do
+
+
+def test_empty_warehouse_still_makes_a_report(tmp_path: Path) -> None:
+    """The first nightly run, before any sync: every section is there and says there is nothing yet."""
+    import cadence
+    from cadence.report import build_report, build_slides
+    from cadence.warehouse.connection import connect
+
+    with connect(tmp_path / "empty.duckdb", read_only=False):
+        pass
+    wh = cadence.open(tmp_path / "empty.duckdb")
+    page = build_report(wh, tmp_path / "out", as_of=AS_OF).read_text()
+    assert page.count('class="cadence-chart"') == 11
+    assert "No closed sprints yet." in page and "no recorded sync" in page
+    assert "synthetic-banner" not in page
+    spec = json.loads((tmp_path / "out" / "report_assets" / "team_timeline.vl.json").read_text())
+    assert spec["mark"]["type"] == "text"  # the empty state, not an empty axis
+    with pytest.raises(CadenceError, match="no closed sprint"):
+        build_slides(wh, tmp_path / "slides", as_of=AS_OF)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -77,7 +78,14 @@ def test_sprint_with_overruns_and_learnings_lists_them(tmp_path: Path) -> None:
     assert "A-7" in overruns and EVIL in overruns and "timebox label" in overruns and "100%" in overruns
     learning = slides[4]
     assert "caching halves latency" in _texts(learning)
-    links = [r.hyperlink.address for sh in learning.shapes if sh.has_text_frame for p in sh.text_frame.paragraphs for r in p.runs if r.hyperlink.address]
+    links = [
+        r.hyperlink.address
+        for sh in learning.shapes
+        if sh.has_text_frame
+        for p in sh.text_frame.paragraphs
+        for r in p.runs
+        if r.hyperlink.address
+    ]
     assert links == ["https://tracker.demo.invalid/browse/A-7"]
     assert "A switched 2w → 1w on 2024-01-29" in _texts(slides[5])
 
@@ -120,7 +128,30 @@ def test_demo_deck_is_for_the_latest_closed_sprint(demo_wh: cadence.Warehouse, t
         assert png.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_revealjs_without_quarto_is_a_clear_error(demo_wh: cadence.Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_revealjs_without_quarto_is_a_clear_error(
+    demo_wh: cadence.Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(CadenceError, match="reveal.js slides need Quarto.*--format pptx"):
         build_slides(demo_wh, tmp_path, fmt="revealjs")
+
+
+def test_revealjs_with_quarto_renders_the_same_slides(
+    demo_wh: cadence.Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quarto on PATH gets a .qmd holding the deck's slides, pictures and notes; this one records its arguments."""
+    import stat
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "quarto"
+    fake.write_text('#!/bin/sh\necho "$@" > "$PWD/quarto_args"\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    out = build_slides(demo_wh, tmp_path / "out", team="Vision (synthetic)", fmt="revealjs", as_of=DEMO_AS_OF)
+    qmd = out.with_suffix(".qmd")
+    assert (tmp_path / "out" / "quarto_args").read_text().split() == ["render", qmd.name, "--to", "revealjs"]
+    text = qmd.read_text()
+    assert text.count("\n## ") == 6 and text.count("::: notes") == 6
+    images = re.findall(r"!\[\]\(([^)]+)\)", text)
+    assert len(images) >= 5 and all((qmd.parent / image).is_file() for image in images)

@@ -10,6 +10,7 @@ from cadence.charts.theme import CADENCES, cadence_color
 
 _KINDS = ["headline", "observed", "review"]
 
+
 def feedback_curves(curves: pd.DataFrame) -> AnyChart:
     """Kaplan-Meier curves: the share of started items still waiting for feedback after t hours.
 
@@ -40,14 +41,24 @@ def feedback_curves(curves: pd.DataFrame) -> AnyChart:
         y="ci_low:Q", y2="ci_high:Q", color=cadence_color().legend(None)
     )
     line = base.mark_line(interpolate="step-after").encode(
-        y=alt.Y("survival:Q", title="Share still waiting for feedback", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
+        y=alt.Y(
+            "survival:Q",
+            title="Share still waiting for feedback",
+            axis=alt.Axis(format="%"),
+            scale=alt.Scale(domain=[0, 1]),
+        )
     )
     return (
         alt.layer(band, line)
         .properties(width=260, height=220)
         .facet(column=alt.Column("kind:N", title="Feedback kind", sort=_KINDS))
-        .properties(title=alt.Title(title, subtitle="Items without feedback yet are censored, not dropped. Bands are 95% intervals."))
+        .properties(
+            title=alt.Title(
+                title, subtitle="Items without feedback yet are censored, not dropped. Bands are 95% intervals."
+            )
+        )
     )
+
 
 def feedback_distribution(feedback: pd.DataFrame) -> AnyChart:
     """Histogram of observed feedback against review (sprint check-in) latency, coloured by cadence.
@@ -59,7 +70,9 @@ def feedback_distribution(feedback: pd.DataFrame) -> AnyChart:
         return empty_chart(title, "No started items, so no feedback latency yet.")
     parts = []
     for kind in ("observed", "review"):
-        part = feedback.loc[feedback[f"{kind}_event"].fillna(False).astype(bool), ["team", "key", "cadence", f"{kind}_h"]]
+        part = feedback.loc[
+            feedback[f"{kind}_event"].fillna(False).astype(bool), ["team", "key", "cadence", f"{kind}_h"]
+        ]
         parts.append(part.rename(columns={f"{kind}_h": "hours"}).assign(kind=kind))
     long = pd.concat(parts, ignore_index=True)
     if long.empty:
@@ -80,7 +93,12 @@ def feedback_distribution(feedback: pd.DataFrame) -> AnyChart:
                 alt.Tooltip("count():Q", title="Items"),
             ],
         )
-        .properties(width=520, height=140, title=alt.Title(title, subtitle="Items whose feedback has arrived; review = the sprint's check-in."))
+        .properties(
+            width=520,
+            height=140,
+            title=alt.Title(title, subtitle="Items whose feedback has arrived; review = the sprint's check-in."),
+        )
     )
+
 
 __all__ = ["feedback_curves", "feedback_distribution", "CADENCES"]

@@ -19,7 +19,11 @@ def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, 
     the earlier ones faded.
     """
     title = f"Sprint scorecard: {team}"
-    sprints = by_sprint.loc[by_sprint["team"] == team].sort_values("start") if not is_empty(by_sprint, ["team"]) else by_sprint
+    sprints = (
+        by_sprint.loc[by_sprint["team"] == team].sort_values("start")
+        if not is_empty(by_sprint, ["team"])
+        else by_sprint
+    )
     if is_empty(sprints, ["start"]):
         return empty_chart(title, f"No sprints for team {team}.")
     ids = sprints["sprint_id"].astype(str).tolist()
@@ -28,7 +32,12 @@ def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, 
         return empty_chart(title, f"Sprint {chosen} is not one of {team}'s sprints.")
     upto = ids.index(chosen)
     window = sprints.iloc[max(0, upto - previous) : upto + 1]
-    long = window.melt(id_vars=["sprint_id", "sprint_name", "start", "cadence"], value_vars=SCORECARD_COUNTS, var_name="count", value_name="items")
+    long = window.melt(
+        id_vars=["sprint_id", "sprint_name", "start", "cadence"],
+        value_vars=SCORECARD_COUNTS,
+        var_name="count",
+        value_name="items",
+    )
     long = long.assign(
         which=(long["sprint_id"].astype(str) == chosen).map({True: "this sprint", False: "previous"}),
         sprint_label=long["sprint_name"].fillna(long["sprint_id"]).astype(str),
@@ -39,11 +48,23 @@ def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, 
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("sprint_label:N", title="Sprint (oldest to newest)", sort=order, axis=alt.Axis(labelAngle=-30, labelLimit=140)),
+            x=alt.X(
+                "sprint_label:N",
+                title="Sprint (oldest to newest)",
+                sort=order,
+                axis=alt.Axis(labelAngle=-30, labelLimit=140),
+            ),
             xOffset=alt.XOffset("count:N", sort=SCORECARD_COUNTS),
             y=alt.Y("items:Q", title="Items"),
-            color=alt.Color("count:N", title="Sprint report", sort=SCORECARD_COUNTS, scale=alt.Scale(domain=SCORECARD_COUNTS, range=_COUNT_COLOURS)),
-            opacity=alt.Opacity("which:N", title=None, scale=alt.Scale(domain=["this sprint", "previous"], range=[1.0, 0.45])),
+            color=alt.Color(
+                "count:N",
+                title="Sprint report",
+                sort=SCORECARD_COUNTS,
+                scale=alt.Scale(domain=SCORECARD_COUNTS, range=_COUNT_COLOURS),
+            ),
+            opacity=alt.Opacity(
+                "which:N", title=None, scale=alt.Scale(domain=["this sprint", "previous"], range=[1.0, 0.45])
+            ),
             tooltip=[
                 alt.Tooltip("sprint_label:N", title="Sprint"),
                 alt.Tooltip("cadence:N", title="Cadence"),
@@ -51,7 +72,13 @@ def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, 
                 alt.Tooltip("items:Q", title="Items"),
             ],
         )
-        .properties(width=alt.Step(12), height=240, title=alt.Title(title, subtitle="Committed, added, removed, completed and carried over, against the previous sprints."))
+        .properties(
+            width=alt.Step(12),
+            height=240,
+            title=alt.Title(
+                title, subtitle="Committed, added, removed, completed and carried over, against the previous sprints."
+            ),
+        )
     )
 
 
@@ -60,7 +87,10 @@ def team_timeline(sprints: pd.DataFrame) -> AnyChart:
     title = "Team timeline: sprints coloured by cadence"
     if is_empty(sprints, ["start", "end"]):
         return empty_chart(title, "No sprints with planned dates yet.")
-    data = inline(sprints.dropna(subset=["start", "end"]), ["team", "sprint_name", "sprint_id", "state", "start", "end", "length_days", "cadence"])
+    data = inline(
+        sprints.dropna(subset=["start", "end"]),
+        ["team", "sprint_name", "sprint_id", "state", "start", "end", "length_days", "cadence"],
+    )
     n_teams = int(sprints["team"].nunique())
     return (
         alt.Chart(data)

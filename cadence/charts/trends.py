@@ -67,15 +67,19 @@ def carry_counts(issues: pd.DataFrame, rabbit_hole: int = 2) -> AnyChart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("carry_count:O", title="Times carried over to the next sprint (sprints)", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("count():Q", title="Items"),
-            color=alt.condition(
-                alt.datum.carry_count >= rabbit_hole, alt.value(HIGHLIGHT), alt.value("#0072B2")
+            x=alt.X(
+                "carry_count:O", title="Times carried over to the next sprint (sprints)", axis=alt.Axis(labelAngle=0)
             ),
+            y=alt.Y("count():Q", title="Items"),
+            color=alt.condition(alt.datum.carry_count >= rabbit_hole, alt.value(HIGHLIGHT), alt.value("#0072B2")),
             tooltip=[
                 alt.Tooltip("carry_count:O", title="Times carried over"),
                 alt.Tooltip("count():Q", title="Items"),
             ],
         )
-        .properties(width=420, height=220, title=alt.Title(title, subtitle=f"Items carried over {rabbit_hole} or more times are highlighted."))
+        .properties(
+            width=420,
+            height=220,
+            title=alt.Title(title, subtitle=f"Items carried over {rabbit_hole} or more times are highlighted."),
+        )
     )

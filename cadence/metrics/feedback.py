@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cadence.metrics.membership import membership, sprint_at, sprints_as_of
+from cadence.metrics.membership import membership_flags, sprint_at, sprints_as_of
 from cadence.metrics.sql import Context, hours
 from cadence.metrics.timing import item_timing
 
@@ -54,19 +54,19 @@ def assignment_intervals(ctx: Context) -> str:
 
 
 def feedback_events(ctx: Context) -> str:
-    """Every observed feedback event on a started item, with its team."""
+    """Every observed feedback event on a started item: iid, team, occurred_at, kind."""
     timing = ctx.ensure("timing", item_timing)
     assigned = ctx.ensure("assigned", assignment_intervals)
     return f"""
     WITH c AS (
-        SELECT e.source, e.key, e.occurred_at, e.event_id, e.kind, e.actor, t.team
+        SELECT t.iid, e.source, e.key, e.occurred_at, e.kind, e.actor, t.team
         FROM events e JOIN {timing} t USING (source, key)
         WHERE t.start IS NOT NULL AND e.occurred_at > t.start AND e.occurred_at <= {ctx.as_of_sql}
           AND ((e.kind IN ('comment', 'status') AND e.actor_kind = 'human' AND e.actor IS NOT NULL)
                OR (e.kind = 'review' AND e.actor_kind IS DISTINCT FROM 'bot'))
     )
     -- One anti join: a person's assignment intervals never overlap, and reviews always count.
-    SELECT c.source, c.key, c.team, c.occurred_at, c.event_id, c.kind
+    SELECT c.iid, c.team, c.occurred_at, c.kind
     FROM c ANTI JOIN {assigned} a
         ON c.kind <> 'review' AND a.source = c.source AND a.key = c.key AND a.person = c.actor
         AND a.since <= c.occurred_at AND c.occurred_at < a.until
@@ -82,30 +82,32 @@ def start_sprints(ctx: Context) -> str:
 
 
 def item_feedback(ctx: Context) -> str:
+    """Per started item: first observed feedback, first check-in, the headline, its start sprint."""
     timing = ctx.ensure("timing", item_timing)
     events = ctx.ensure("fb_events", feedback_events)
-    mem = ctx.ensure("membership", membership)
+    mem = ctx.ensure("member_flags", membership_flags)
     sp = ctx.ensure("sprints", sprints_as_of)
     start_sprint = ctx.ensure("start_sprint", start_sprints)
     a = ctx.as_of_sql
     return f"""
     WITH obs AS (
-        SELECT source, key, min(occurred_at) AS observed_at, arg_min(kind, (occurred_at, event_id)) AS observed_kind
-        FROM {events} GROUP BY ALL
+        -- ties at the same instant go to the kind first in the alphabet, so the answer is stable
+        SELECT iid, min(occurred_at) AS observed_at, arg_min(kind, (occurred_at, kind)) AS observed_kind
+        FROM {events} GROUP BY iid
     ),
     rev AS (
-        SELECT m.source, m.key, min(m.completion) AS review_at
-        FROM {mem} m JOIN {timing} t USING (source, key)
+        SELECT m.iid, min(m.completion) AS review_at
+        FROM {mem} m JOIN {timing} t USING (iid)
         WHERE m.state = 'closed' AND m.at_completion AND m.completion > t.start
-        GROUP BY ALL
+        GROUP BY m.iid
     ),
     base AS (
         SELECT t.source, t.team, t.key, t.summary, t.url, t.start, ss.sprint_key,
                o.observed_at, o.observed_kind, r.review_at,
                least(o.observed_at, r.review_at) AS feedback_at
         FROM {timing} t
-        LEFT JOIN obs o USING (source, key)
-        LEFT JOIN rev r USING (source, key)
+        LEFT JOIN obs o USING (iid)
+        LEFT JOIN rev r USING (iid)
         LEFT JOIN {start_sprint} ss USING (source, key)
         WHERE t.start IS NOT NULL
     )

@@ -156,7 +156,7 @@ def points_events(ctx: Context) -> str:
 
 
 def carry_counts(ctx: Context) -> str:
-    mem = ctx.ensure("membership", membership)
+    mem = ctx.ensure("member_flags", membership_flags)
     return f"""
         SELECT source, key, count(*) AS carry_count FROM {mem}
         WHERE state = 'closed' AND at_completion AND NOT done_at_completion GROUP BY ALL

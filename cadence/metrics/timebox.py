@@ -29,7 +29,7 @@ import pandas as pd
 
 from cadence.metrics.feedback import start_sprints
 from cadence.metrics.membership import carry_counts, sprint_at, sprints_as_of
-from cadence.metrics.sql import Context, hours, lit, lower_list
+from cadence.metrics.sql import Context, lit, lower_list
 from cadence.metrics.timing import item_timing
 
 DAY_NS = 86_400 * 10**9
@@ -117,11 +117,8 @@ def _rule_inputs(ctx: Context) -> str:
     """
 
 
-def _apply_rules(frame: pd.DataFrame, ctx: Context) -> pd.DataFrame:
-    """Pick each item's rule and compute timebox_end, timebox_h, actual_h, overrun (vectorised)."""
-    cfg, as_of = ctx.config, pd.Timestamp(ctx.as_of)
-    end = frame["finish"].fillna(as_of)
-    calendar_h = (end - frame["start"]).dt.total_seconds() / 3600
+def _pick_rule(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep the items some rule applies to, with the first such rule in ``rule``."""
     has_est = frame["estimate_h"] > 0
     rules = [
         ("label", frame["label_h"].notna()),
@@ -131,21 +128,32 @@ def _apply_rules(frame: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         ("sprint_end", frame["kind_end"].notna()),
     ]
     frame["rule"] = np.select([c.to_numpy(dtype=bool) for _, c in rules], [r for r, _ in rules], default="")
-    frame = frame[frame["rule"] != ""].copy()
+    return frame[frame["rule"] != ""].copy()
+
+
+def _timebox_end(frame: pd.DataFrame, end: pd.Series, ctx: Context) -> pd.Series:
     rule, start = frame["rule"], frame["start"]
-    calendar_h = calendar_h[frame.index]
-    end = end[frame.index]
     label_end = start + pd.to_timedelta(frame["label_h"], unit="h")
     # Without worklog events only the total is known: assume it was logged evenly.
     spread = start + (end - start) * (frame["estimate_h"] / frame["logged_h"]).clip(upper=1)
-    worklog_end = frame["crossed_at"].where(frame["crossed_at"].notna(), spread.where(frame["logged_h"] > frame["estimate_h"]))
+    worklog_end = frame["crossed_at"].where(
+        frame["crossed_at"].notna(), spread.where(frame["logged_h"] > frame["estimate_h"]))
     work_end = add_working_hours(start, frame["estimate_h"].where(rule == "estimate_working_time"),
-                                 cfg.hours_per_day, cfg.days_per_week)
-    frame["timebox_end"] = np.select(
+                                 ctx.config.hours_per_day, ctx.config.days_per_week)
+    ends = np.select(
         [rule == "label", rule == "estimate_worklog", rule == "estimate_working_time", rule == "due_date"],
         [label_end, worklog_end, work_end, frame["due_end"]], default=frame["kind_end"])
-    frame["timebox_end"] = pd.to_datetime(frame["timebox_end"], utc=True)
-    worked_h = working_hours_between(start, end, cfg.hours_per_day, cfg.days_per_week)
+    return pd.to_datetime(ends, utc=True)
+
+
+def _apply_rules(frame: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    """Pick each item's rule and compute timebox_end, timebox_h, actual_h, overrun (vectorised)."""
+    frame = _pick_rule(frame)
+    rule, start = frame["rule"], frame["start"]
+    end = frame["finish"].fillna(pd.Timestamp(ctx.as_of))
+    frame["timebox_end"] = _timebox_end(frame, end, ctx)
+    calendar_h = (end - start).dt.total_seconds() / 3600
+    worked_h = working_hours_between(start, end, ctx.config.hours_per_day, ctx.config.days_per_week)
     span_h = (frame["timebox_end"] - start).dt.total_seconds() / 3600
     frame["timebox_h"] = np.select(
         [rule == "label", rule.str.startswith("estimate")], [frame["label_h"], frame["estimate_h"]], default=span_h)

@@ -98,27 +98,28 @@ def status_events(ctx: Context) -> str:
 def item_timing(ctx: Context) -> str:
     """One row per item that exists at ``as_of``: start, finish, category at ``as_of``."""
     status = ctx.ensure("status", status_events)
+    ids = ctx.ensure("ids", item_ids)
     a = ctx.as_of_sql
     return f"""
     WITH s AS (
-        SELECT *, lag(category) OVER (PARTITION BY source, key ORDER BY seq) AS prev FROM {status}
+        SELECT *, lag(category) OVER (PARTITION BY iid ORDER BY seq) AS prev FROM {status}
     ),
     agg AS (
-        SELECT source, key,
+        SELECT iid,
             min(occurred_at) FILTER (WHERE category = 'in_progress') AS first_ip,
             min(occurred_at) FILTER (WHERE category = 'done') AS first_done,
             max(occurred_at) FILTER (WHERE category = 'done' AND prev IS DISTINCT FROM 'done') AS done_entry,
             arg_max(category, seq) AS category
-        FROM s GROUP BY source, key
+        FROM s GROUP BY iid
     )
-    SELECT i.source, i.key, i.team, i.type, i.summary, i.url, i.created, i.resolution, i.labels,
+    SELECT ids.iid, i.source, i.key, i.team, i.type, i.summary, i.url, i.created, i.resolution, i.labels,
            i.assignees, i.story_points, i.original_estimate_h, i.time_spent_h, i.due_date, i.description,
            least(g.first_ip, g.first_done) AS start,
            CASE WHEN g.category = 'done' THEN g.done_entry END AS finish,
            coalesce(g.first_done < g.first_ip OR (g.first_ip IS NULL AND g.first_done IS NOT NULL), FALSE)
                AS straight_to_done,
            coalesce(g.category, i.status_category) AS status_category
-    FROM items i LEFT JOIN agg g USING (source, key)
+    FROM items i JOIN {ids} ids USING (source, key) LEFT JOIN agg g USING (iid)
     WHERE i.created IS NULL OR i.created <= {a}
     """
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from cadence.metrics.feedback import feedback_events
 from cadence.metrics.learnings import all_learnings
-from cadence.metrics.membership import membership, sprints_as_of
+from cadence.metrics.membership import membership_flags, sprints_as_of
 from cadence.metrics.sql import Context
 from cadence.metrics.timing import item_timing
 
@@ -20,7 +20,7 @@ MEASURES = ("completed", "started", "added", "learnings", "feedback_events")
 
 def by_week(ctx: Context) -> pd.DataFrame:
     timing = ctx.ensure("timing", item_timing)
-    mem = ctx.ensure("membership", membership)
+    mem = ctx.ensure("member_flags", membership_flags)
     sp = ctx.ensure("sprints", sprints_as_of)
     learn = ctx.ensure("learn", all_learnings)
     events = ctx.ensure("fb_events", feedback_events)

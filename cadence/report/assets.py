@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -44,14 +45,13 @@ def write_chart(chart: AnyChart, stem: Path, png_scale: float = 2.0) -> dict:
     return spec
 
 
-def write_charts(charts: Mapping[str, AnyChart], folder: Path) -> dict[str, dict]:
-    """Write every chart's files into ``folder``; return name -> spec."""
+def write_charts(charts: Mapping[str, AnyChart], folder: Path, workers: int = 2) -> dict[str, dict]:
+    """Write every chart's files into ``folder``, a few at a time (vl-convert releases the GIL); return name -> spec."""
     folder.mkdir(parents=True, exist_ok=True)
-    specs = {}
-    for name, chart in charts.items():
-        log.info("rendering chart %s", name)
-        specs[name] = write_chart(chart, folder / name)
-    return specs
+    log.info("rendering %d charts", len(charts))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {name: pool.submit(write_chart, chart, folder / name) for name, chart in charts.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def chart_div(name: str, alt_text: str) -> str:

@@ -64,7 +64,9 @@ def sprint_deck(data: ReportData, team: str | None, sprint: str) -> SprintDeck:
     team_sprints = data.by_sprint.loc[data.by_sprint["team"] == chosen_team].sort_values("start")
     row = pick_sprint(team_sprints, chosen_team, sprint)
     key = row["sprint_key"]
-    before = team_sprints.loc[(team_sprints["start"] < row["start"]) & (team_sprints["state"] == "closed")].tail(PREVIOUS)
+    before = team_sprints.loc[(team_sprints["start"] < row["start"]) & (team_sprints["state"] == "closed")].tail(
+        PREVIOUS
+    )
     return SprintDeck(
         team=chosen_team,
         sprint=row,

@@ -45,15 +45,23 @@ def timeboxes(data: ReportData, scrub: Callable[[Any], str], show_people: bool) 
         items = _people(items, data.issues)
     items, note = _capped(items, "timebox_end", "overrunning items", "report_assets/overruns.csv")
     columns = [
-        Column("team", "Team"), Column("sprint_name", "Sprint"), Column("key", "Item", link="url"), Column("summary", "Title"),
-        Column("rule", "Timebox from", lambda v: RULES.get(v, "" if v is None else str(v))), Column("timebox_h", "Timebox (h)", fmt_number(1)), Column("actual_h", "Actual (h)", fmt_number(1)),
-        Column("overrun_size", "Overrun", fmt_percent), Column("finished", "Finished", lambda v: "yes" if v is True else "not yet"),
+        Column("team", "Team"),
+        Column("sprint_name", "Sprint"),
+        Column("key", "Item", link="url"),
+        Column("summary", "Title"),
+        Column("rule", "Timebox from", lambda v: RULES.get(v, "" if v is None else str(v))),
+        Column("timebox_h", "Timebox (h)", fmt_number(1)),
+        Column("actual_h", "Actual (h)", fmt_number(1)),
+        Column("overrun_size", "Overrun", fmt_percent),
+        Column("finished", "Finished", lambda v: "yes" if v is True else "not yet"),
         Column("carry_count", "Carried over"),
     ]
     if show_people:
         columns.append(Column("people", "Assignees"))
-    intro = ('<p class="meta">An item overruns when it finishes after its timebox expired, or is unfinished past it; it counts in the sprint '
-             'in which the timebox expired. Overrun = (actual − timebox) / timebox.</p>')
+    intro = (
+        '<p class="meta">An item overruns when it finishes after its timebox expired, or is unfinished past it; it counts in the sprint '
+        "in which the timebox expired. Overrun = (actual − timebox) / timebox.</p>"
+    )
     named = {"overrun_rate": charts.overrun_rate(data.by_sprint), "carry_counts": charts.carry_counts(data.issues)}
     listing = f"<h3>Overrunning items ({len(data.overruns):,})</h3>" + note + table(items, columns, scrub)
     return raw_block(intro) + charts_markup(named, {}) + raw_block(listing), named
@@ -62,13 +70,27 @@ def timeboxes(data: ReportData, scrub: Callable[[Any], str], show_people: bool) 
 def learnings(data: ReportData, scrub: Callable[[Any], str]) -> Section:
     """Learnings per week, weeks with a learning, and each learning with its text and link."""
     rows, note = _capped(data.learnings, "occurred_at", "learnings", "report_assets/learnings.csv")
+    if not rows.empty:  # "Learning", "Decision"... for marker lines; "item" for a finished spike or experiment
+        rows = rows.assign(
+            kind=rows["marker"].where(rows["marker"].notna(), rows["kind"]) if "marker" in rows else rows["kind"]
+        )
     columns = [
-        Column("team", "Team"), Column("sprint_name", "Sprint"), Column("iso_week", "Week"), Column("occurred_at", "When", fmt_date),
-        Column("key", "Item", link="url"), Column("kind", "Kind"), Column("text", "Learning"),
+        Column("team", "Team"),
+        Column("sprint_name", "Sprint"),
+        Column("iso_week", "Week"),
+        Column("occurred_at", "When", fmt_date),
+        Column("key", "Item", link="url"),
+        Column("kind", "Kind"),
+        Column("text", "Learning"),
     ]
-    intro = ('<p class="meta">A learning is a finished spike, experiment or research item (not dropped), or a description or comment '
-             'line starting with a marker such as <code>Learning:</code> or <code>Decision:</code>. The target is at least one every week.</p>')
-    named = {"learnings_per_week": charts.learnings_per_week(data.by_sprint), "weeks_with_learning": charts.weeks_with_learning(data.by_sprint)}
+    intro = (
+        '<p class="meta">A learning is a finished spike, experiment or research item (not dropped), or a description or comment '
+        "line starting with a marker such as <code>Learning:</code> or <code>Decision:</code>. The target is at least one every week.</p>"
+    )
+    named = {
+        "learnings_per_week": charts.learnings_per_week(data.by_sprint),
+        "weeks_with_learning": charts.weeks_with_learning(data.by_sprint),
+    }
     listing = f"<h3>Every learning ({len(data.learnings):,})</h3>" + note + table(rows, columns, scrub)
     return raw_block(intro) + charts_markup(named, {}) + raw_block(listing), named
 
@@ -77,12 +99,16 @@ def _problem_summary(problems: pd.DataFrame) -> pd.DataFrame:
     if problems.empty:
         return problems
     grouped = problems.groupby(["source", "entity", "problem"], dropna=False)
-    return grouped.agg(
-        count=("entity_id", "size"),
-        examples=("entity_id", lambda ids: ", ".join(map(str, list(ids)[:3]))),
-        detail=("detail", "first"),
-        last_seen=("last_seen", "max"),
-    ).reset_index().sort_values("count", ascending=False)
+    return (
+        grouped.agg(
+            count=("entity_id", "size"),
+            examples=("entity_id", lambda ids: ", ".join(map(str, list(ids)[:3]))),
+            detail=("detail", "first"),
+            last_seen=("last_seen", "max"),
+        )
+        .reset_index()
+        .sort_values("count", ascending=False)
+    )
 
 
 def _warnings(data: ReportData) -> pd.DataFrame:
@@ -90,34 +116,102 @@ def _warnings(data: ReportData) -> pd.DataFrame:
     rows = []
     if not cmp.empty:
         flagged = cmp.loc[cmp["small_sample"].fillna(False).astype(bool) | (cmp["warning"].fillna("") != "")]
-        rows.append(flagged.assign(where="cadence " + flagged["cadence"].astype(str), what=flagged["metric"])[["where", "what", "warning", "n_sprints", "n_teams"]])
+        rows.append(
+            flagged.assign(where="cadence " + flagged["cadence"].astype(str), what=flagged["metric"])[
+                ["where", "what", "warning", "n_sprints", "n_teams"]
+            ]
+        )
     if not data.switches.empty:
         sw = data.switches.loc[data.switches["warning"].fillna("") != ""]
-        rows.append(sw.assign(where="team " + sw["team"].astype(str), what=sw["metric"], n_sprints=sw["n_before"] + sw["n_after"], n_teams=1)[["where", "what", "warning", "n_sprints", "n_teams"]])
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["where", "what", "warning", "n_sprints", "n_teams"])
+        rows.append(
+            sw.assign(
+                where="team " + sw["team"].astype(str),
+                what=sw["metric"],
+                n_sprints=sw["n_before"] + sw["n_after"],
+                n_teams=1,
+            )[["where", "what", "warning", "n_sprints", "n_teams"]]
+        )
+    return (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(columns=["where", "what", "warning", "n_sprints", "n_teams"])
+    )
 
 
 def data_quality(data: ReportData, scrub: Callable[[Any], str]) -> Section:
     """What was synced and when, the runs, problems found in the input, gaps, and small-sample warnings."""
-    parts = ["<h3>Syncs</h3>", table(data.sync_status, [
-        Column("source", "Source"), Column("scope", "Scope"), Column("last_success_at", "Last successful sync", fmt_time),
-    ], scrub)]
+    parts = [
+        "<h3>Syncs</h3>",
+        table(
+            data.sync_status,
+            [
+                Column("source", "Source"),
+                Column("scope", "Scope"),
+                Column("last_success_at", "Last successful sync", fmt_time),
+            ],
+            scrub,
+        ),
+    ]
     runs = data.runs.sort_values("started_at", ascending=False).head(20) if not data.runs.empty else data.runs
-    parts += [f"<h3>Recent runs ({len(data.runs):,} in all)</h3>", table(runs, [
-        Column("command", "Command"), Column("started_at", "Started", fmt_time), Column("ended_at", "Ended", fmt_time), Column("status", "Status"),
-    ], scrub)]
-    parts += [f"<h3>Problems in the input ({len(data.problems):,} records)</h3>",
-              '<p class="meta">Each problem record was kept and counted; the rest of the sync went on.</p>',
-              table(_problem_summary(data.problems), [
-                  Column("source", "Source"), Column("entity", "Entity"), Column("problem", "Problem"), Column("count", "Records"),
-                  Column("examples", "Examples"), Column("detail", "Detail (first)"), Column("last_seen", "Last seen", fmt_time),
-              ], scrub)]
-    parts += [f"<h3>Sprints without membership history ({len(data.without_history):,})</h3>",
-              '<p class="meta">No sprint events and no snapshots: their sprint-report counts are unknown, not zero. '
-              'Snapshot history builds up with each nightly sync.</p>',
-              table(data.without_history, [Column("team", "Team"), Column("sprint_name", "Sprint"), Column("sprint_id", "Id"), Column("state", "State"), Column("source", "Source")], scrub)]
+    parts += [
+        f"<h3>Recent runs ({len(data.runs):,} in all)</h3>",
+        table(
+            runs,
+            [
+                Column("command", "Command"),
+                Column("started_at", "Started", fmt_time),
+                Column("ended_at", "Ended", fmt_time),
+                Column("status", "Status"),
+            ],
+            scrub,
+        ),
+    ]
+    parts += [
+        f"<h3>Problems in the input ({len(data.problems):,} records)</h3>",
+        '<p class="meta">Each problem record was kept and counted; the rest of the sync went on.</p>',
+        table(
+            _problem_summary(data.problems),
+            [
+                Column("source", "Source"),
+                Column("entity", "Entity"),
+                Column("problem", "Problem"),
+                Column("count", "Records"),
+                Column("examples", "Examples"),
+                Column("detail", "Detail (first)"),
+                Column("last_seen", "Last seen", fmt_time),
+            ],
+            scrub,
+        ),
+    ]
+    parts += [
+        f"<h3>Sprints without membership history ({len(data.without_history):,})</h3>",
+        '<p class="meta">No sprint events and no snapshots: their sprint-report counts are unknown, not zero. '
+        "Snapshot history builds up with each nightly sync.</p>",
+        table(
+            data.without_history,
+            [
+                Column("team", "Team"),
+                Column("sprint_name", "Sprint"),
+                Column("sprint_id", "Id"),
+                Column("state", "State"),
+                Column("source", "Source"),
+            ],
+            scrub,
+        ),
+    ]
     warnings = _warnings(data)
-    parts += [f"<h3>Small samples and other warnings ({len(warnings):,})</h3>", table(warnings, [
-        Column("where", "Where"), Column("what", "Metric"), Column("warning", "Warning"), Column("n_sprints", "Sprints"), Column("n_teams", "Teams"),
-    ], scrub)]
+    parts += [
+        f"<h3>Small samples and other warnings ({len(warnings):,})</h3>",
+        table(
+            warnings,
+            [
+                Column("where", "Where"),
+                Column("what", "Metric"),
+                Column("warning", "Warning"),
+                Column("n_sprints", "Sprints"),
+                Column("n_teams", "Teams"),
+            ],
+            scrub,
+        ),
+    ]
     return raw_block("\n".join(parts)), {}

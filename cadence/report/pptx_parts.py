@@ -52,7 +52,9 @@ def picture(slide: Slide, png: Path, box: Box) -> None:
 
 def bullets(slide: Slide, lines: Sequence[str | tuple[str, str | None]], box: Box, size: int = 16) -> None:
     """A text box with one paragraph per line; a ``(text, url)`` line is a hyperlink."""
-    frame = slide.shapes.add_textbox(Inches(box.left), Inches(box.top), Inches(box.width), Inches(box.height)).text_frame
+    frame = slide.shapes.add_textbox(
+        Inches(box.left), Inches(box.top), Inches(box.width), Inches(box.height)
+    ).text_frame
     frame.word_wrap = True
     for i, line in enumerate(lines):
         text, url = line if isinstance(line, tuple) else (line, None)
@@ -65,11 +67,24 @@ def bullets(slide: Slide, lines: Sequence[str | tuple[str, str | None]], box: Bo
         paragraph.space_after = Pt(6)
 
 
-def table(slide: Slide, header: Sequence[str], rows: Sequence[Sequence[str]], box: Box, size: int = 12,
-          weights: Sequence[float] | None = None) -> float:
+def table(
+    slide: Slide,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    box: Box,
+    size: int = 12,
+    weights: Sequence[float] | None = None,
+) -> float:
     """A table with ``header`` and ``rows``; ``weights`` share out the width. Returns its height in inches."""
     row_h = 0.4
-    shape = slide.shapes.add_table(len(rows) + 1, len(header), Inches(box.left), Inches(box.top), Inches(box.width), Inches(row_h * (len(rows) + 1)))
+    shape = slide.shapes.add_table(
+        len(rows) + 1,
+        len(header),
+        Inches(box.left),
+        Inches(box.top),
+        Inches(box.width),
+        Inches(row_h * (len(rows) + 1)),
+    )
     if weights:
         for column, weight in zip(shape.table.columns, weights):
             column.width = Emu(int(Inches(box.width) * weight / sum(weights)))

@@ -24,10 +24,18 @@ ASSETS = "report_assets"
 
 
 def _latest_sync(data: ReportData) -> str:
-    synced = data.sync_status["last_success_at"].dropna() if "last_success_at" in data.sync_status else pd.Series(dtype=object)
+    synced = (
+        data.sync_status["last_success_at"].dropna()
+        if "last_success_at" in data.sync_status
+        else pd.Series(dtype=object)
+    )
     if not synced.empty:
         return f"the sync of {fmt_time(synced.max())}"
-    done = data.runs.loc[data.runs["status"].isin(["ok", "partial"]), "ended_at"].dropna() if not data.runs.empty else synced
+    done = (
+        data.runs.loc[data.runs["status"].isin(["ok", "partial"]), "ended_at"].dropna()
+        if not data.runs.empty
+        else synced
+    )
     return f"the sync of {fmt_time(done.max())}" if not done.empty else "no recorded sync (imported or demo data)"
 
 
@@ -35,7 +43,9 @@ def header(data: ReportData, generated: datetime, scrub: Callable[[Any], str]) -
     """When it was generated, as of when, from which sync; and the synthetic-data banner."""
     parts = []
     if data.synthetic:
-        parts.append('<p class="banner" id="synthetic-banner">Synthetic demo data: these teams and numbers are generated, not real.</p>')
+        parts.append(
+            '<p class="banner" id="synthetic-banner">Synthetic demo data: these teams and numbers are generated, not real.</p>'
+        )
     parts.append(
         f'<p class="meta" id="generated">Generated {esc(fmt_time(generated))}; metrics as of {esc(fmt_time(data.as_of))}; '
         f"data from {esc(_latest_sync(data))}. {len(data.teams):,} teams, {len(data.sprints):,} sprints, "
@@ -73,8 +83,12 @@ def write_report(data: ReportData, out_dir: Path, show_people: bool = False, gen
     _write_csvs(data, assets, scrub)
     stamp = pd.Timestamp(generated) if generated is not None else pd.Timestamp.now(tz="UTC")
     qmd_text = jinja2.Template(template("report.qmd"), autoescape=False, keep_trailing_newline=True).render(
-        title=TITLE, generated=fmt_time(stamp), head_file=f"{ASSETS}/_head.html", body_file=f"{ASSETS}/_charts.html",
-        header=header(data, stamp, scrub), **{name: markup for name, (markup, _) in parts.items()},
+        title=TITLE,
+        generated=fmt_time(stamp),
+        head_file=f"{ASSETS}/_head.html",
+        body_file=f"{ASSETS}/_charts.html",
+        header=header(data, stamp, scrub),
+        **{name: markup for name, (markup, _) in parts.items()},
     )
     qmd = out_dir / "report.qmd"
     qmd.write_text(qmd_text, encoding="utf-8")

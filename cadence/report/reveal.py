@@ -33,7 +33,10 @@ def deck_markdown(pptx: Path, assets: Path) -> str:
                 parts.append(f"![]({image.relative_to(pptx.parent).as_posix()})\n")
             elif shape.has_table:
                 rows = [[md_escape(cell.text) for cell in row.cells] for row in shape.table.rows]
-                parts.append("\n".join("| " + " | ".join(r) + " |" for r in rows[:1] + [["---"] * len(rows[0])] + rows[1:]) + "\n")
+                parts.append(
+                    "\n".join("| " + " | ".join(r) + " |" for r in rows[:1] + [["---"] * len(rows[0])] + rows[1:])
+                    + "\n"
+                )
             elif shape.has_text_frame and shape != slide.shapes.title:
                 parts.append("\n".join(f"- {md_escape(p.text)}" for p in shape.text_frame.paragraphs if p.text) + "\n")
         notes = slide.notes_slide.notes_text_frame.text if slide.has_notes_slide else ""

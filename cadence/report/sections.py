@@ -37,7 +37,8 @@ def charts_markup(named: dict[str, AnyChart], alts: dict[str, str]) -> str:
 def _trend_cell(latest: Any, before: Any, fmt: Callable[[Any], str], higher_better: bool | None) -> str:
     if pd.isna(latest):
         return ""
-    if pd.isna(before) or latest == before or higher_better is None:
+    # Equal once rounded for display means no change worth an arrow.
+    if pd.isna(before) or fmt(latest) == fmt(before) or higher_better is None:
         return esc(fmt(latest))
     up = latest > before
     css = "up" if up == higher_better else "down"
@@ -51,14 +52,25 @@ def headline(data: ReportData, scrub: Callable[[Any], str]) -> Section:
     rows = []
     for team, sprints in closed.groupby("team", sort=True):
         latest, before = sprints.iloc[-1], sprints.iloc[-1 - TREND_WINDOW : -1]
-        cells = [esc(scrub(team)), esc(scrub(latest["sprint_name"])), esc(latest.get("cadence")), esc(fmt_date(latest["completed_at"]))]
+        cells = [
+            esc(scrub(team)),
+            esc(scrub(latest["sprint_name"])),
+            esc(latest.get("cadence")),
+            esc(fmt_date(latest["completed_at"])),
+        ]
         for metric, fmt, higher in HEADLINE:
             previous = before[metric].mean() if metric in before and len(before) else float("nan")
             cells.append(_trend_cell(latest.get(metric), previous, fmt, higher))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     heads = ["Team", "Latest closed sprint", "Cadence", "Closed"] + [metric_label(m) for m, _, _ in HEADLINE]
     if rows:
-        markup = "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in heads) + "</tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table>"
+        markup = (
+            "<table><thead><tr>"
+            + "".join(f"<th>{esc(h)}</th>" for h in heads)
+            + "</tr></thead><tbody>\n"
+            + "\n".join(rows)
+            + "\n</tbody></table>"
+        )
     else:
         markup = '<p class="empty">No closed sprints yet.</p>'
     note = f'<p class="meta">Arrows compare the latest closed sprint with the mean of the {TREND_WINDOW} before it; green is better, orange worse.</p>'
@@ -67,11 +79,17 @@ def headline(data: ReportData, scrub: Callable[[Any], str]) -> Section:
         "say_do": charts.metric_trend(data.by_sprint, "say_do", percent=True),
         "throughput": charts.metric_trend(data.by_sprint, "throughput_per_week"),
     }
-    return raw_block(note + markup) + charts_markup(named, {"team_timeline": "Sprints per team, coloured by cadence"}), named
+    return raw_block(note + markup) + charts_markup(
+        named, {"team_timeline": "Sprints per team, coloured by cadence"}
+    ), named
 
 
 def _interval(frame: pd.DataFrame, prefix: str, digits: int = 2) -> pd.Series:
-    est, low, high = frame[f"{prefix}estimate" if prefix else "estimate"], frame[f"{prefix}ci_low"], frame[f"{prefix}ci_high"]
+    est, low, high = (
+        frame[f"{prefix}estimate" if prefix else "estimate"],
+        frame[f"{prefix}ci_low"],
+        frame[f"{prefix}ci_high"],
+    )
     fmt = fmt_number(digits)
     return est.map(fmt) + " [" + low.map(fmt) + ", " + high.map(fmt) + "]"
 
@@ -86,28 +104,60 @@ def comparison(data: ReportData, scrub: Callable[[Any], str]) -> Section:
         shown = sw.assign(
             metric_label=sw["metric"].map(metric_label),
             change=sw["before_cadence"].astype(str) + " → " + sw["after_cadence"].astype(str),
-            before=_interval(sw, "before_"), after=_interval(sw, "after_"),
-            difference=sw["diff"].map(fmt_number(2)) + " [" + sw["diff_ci_low"].map(fmt_number(2)) + ", " + sw["diff_ci_high"].map(fmt_number(2)) + "]",
+            before=_interval(sw, "before_"),
+            after=_interval(sw, "after_"),
+            difference=sw["diff"].map(fmt_number(2))
+            + " ["
+            + sw["diff_ci_low"].map(fmt_number(2))
+            + ", "
+            + sw["diff_ci_high"].map(fmt_number(2))
+            + "]",
         )
-        parts.append(table(shown, [
-            Column("team", "Team"), Column("change", "Switch"), Column("switch_at", "Switched", fmt_date),
-            Column("metric_label", "Metric"), Column("before", "Before [95% CI]"), Column("after", "After [95% CI]"),
-            Column("difference", "After − before [95% CI]"), Column("n_before", "Sprints before"),
-            Column("n_after", "Sprints after"), Column("warning", "Warning"),
-        ], scrub))
+        parts.append(
+            table(
+                shown,
+                [
+                    Column("team", "Team"),
+                    Column("change", "Switch"),
+                    Column("switch_at", "Switched", fmt_date),
+                    Column("metric_label", "Metric"),
+                    Column("before", "Before [95% CI]"),
+                    Column("after", "After [95% CI]"),
+                    Column("difference", "After − before [95% CI]"),
+                    Column("n_before", "Sprints before"),
+                    Column("n_after", "Sprints after"),
+                    Column("warning", "Warning"),
+                ],
+                scrub,
+            )
+        )
     named_switch = {"before_after": charts.before_after(sw)}
     cmp = data.compare
     named_all = {"cadence_comparison": charts.cadence_comparison(cmp)}
-    shown = cmp.assign(metric_label=cmp["metric"].map(metric_label), interval=_interval(cmp, "") if not cmp.empty else None)
-    table_all = table(shown, [
-        Column("metric_label", "Metric"), Column("cadence", "Cadence"), Column("interval", "Estimate [95% CI]"),
-        Column("n_sprints", "Sprints"), Column("n_teams", "Teams"), Column("warning", "Warning"),
-    ], scrub)
+    shown = cmp.assign(
+        metric_label=cmp["metric"].map(metric_label), interval=_interval(cmp, "") if not cmp.empty else None
+    )
+    table_all = table(
+        shown,
+        [
+            Column("metric_label", "Metric"),
+            Column("cadence", "Cadence"),
+            Column("interval", "Estimate [95% CI]"),
+            Column("n_sprints", "Sprints"),
+            Column("n_teams", "Teams"),
+            Column("warning", "Warning"),
+        ],
+        scrub,
+    )
     markup = (
-        raw_block("\n".join(parts)) + charts_markup(named_switch, {}) +
-        raw_block("<h3>All cadences</h3><p class=\"meta\">Rates are per week, ratios per sprint; latencies are never divided by sprint length. "
-                  "Intervals resample whole teams where a cadence has two or more.</p>") +
-        charts_markup(named_all, {}) + raw_block(table_all)
+        raw_block("\n".join(parts))
+        + charts_markup(named_switch, {})
+        + raw_block(
+            '<h3>All cadences</h3><p class="meta">Rates are per week, ratios per sprint; latencies are never divided by sprint length. '
+            "Intervals resample whole teams where a cadence has two or more.</p>"
+        )
+        + charts_markup(named_all, {})
+        + raw_block(table_all)
     )
     return markup, {**named_switch, **named_all}
 
@@ -118,16 +168,36 @@ def feedback(data: ReportData, scrub: Callable[[Any], str]) -> Section:
     if not summary.empty:
         fmt = fmt_number(1)
         summary = summary.assign(
-            median=summary["median_h"].map(fmt) + " [" + summary["median_ci_low"].map(fmt) + ", " + summary["median_ci_high"].map(fmt) + "]",
-            p85=summary["p85_h"].map(fmt) + " [" + summary["p85_ci_low"].map(fmt) + ", " + summary["p85_ci_high"].map(fmt) + "]",
+            median=summary["median_h"].map(fmt)
+            + " ["
+            + summary["median_ci_low"].map(fmt)
+            + ", "
+            + summary["median_ci_high"].map(fmt)
+            + "]",
+            p85=summary["p85_h"].map(fmt)
+            + " ["
+            + summary["p85_ci_low"].map(fmt)
+            + ", "
+            + summary["p85_ci_high"].map(fmt)
+            + "]",
         )
-    note = ('<p class="meta">Latency from an item\'s start to its first feedback: <b>observed</b> (a comment, review or status change '
-            'by someone other than its assignees), <b>review</b> (the sprint check-in), and the <b>headline</b>, whichever came first. '
-            'Items still waiting are censored at the report time, never dropped.</p>')
-    tbl = table(summary, [
-        Column("group", "Cadence"), Column("kind", "Kind"), Column("n", "Items"), Column("n_events", "With feedback"),
-        Column("median", "Median hours [95% CI]"), Column("p85", "85th percentile hours [95% CI]"),
-    ], scrub)
+    note = (
+        '<p class="meta">Latency from an item\'s start to its first feedback: <b>observed</b> (a comment, review or status change '
+        "by someone other than its assignees), <b>review</b> (the sprint check-in), and the <b>headline</b>, whichever came first. "
+        "Items still waiting are censored at the report time, never dropped.</p>"
+    )
+    tbl = table(
+        summary,
+        [
+            Column("group", "Cadence"),
+            Column("kind", "Kind"),
+            Column("n", "Items"),
+            Column("n_events", "With feedback"),
+            Column("median", "Median hours [95% CI]"),
+            Column("p85", "85th percentile hours [95% CI]"),
+        ],
+        scrub,
+    )
     named = {
         "feedback_curves": charts.feedback_curves(data.feedback_curves),
         "feedback_distribution": charts.feedback_distribution(data.feedback),

@@ -25,9 +25,15 @@ from cadence.warehouse.api import Warehouse
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 8  # items or learnings on one slide; the notes say how many more
-SCORE_ROWS = [("committed", "Committed", fmt_number(0)), ("added", "Added", fmt_number(0)), ("removed", "Removed", fmt_number(0)),
-              ("completed", "Completed", fmt_number(0)), ("carried_over", "Carried over", fmt_number(0)),
-              ("say_do", "Say/do", fmt_percent), ("late_close_h", "Late close (h)", fmt_number(1))]
+SCORE_ROWS = [
+    ("committed", "Committed", fmt_number(0)),
+    ("added", "Added", fmt_number(0)),
+    ("removed", "Removed", fmt_number(0)),
+    ("completed", "Completed", fmt_number(0)),
+    ("carried_over", "Carried over", fmt_number(0)),
+    ("say_do", "Say/do", fmt_percent),
+    ("late_close_h", "Late close (h)", fmt_number(1)),
+]
 Text = Callable[[Any], str]
 
 
@@ -47,8 +53,10 @@ def _mean(frame: pd.DataFrame, column: str) -> Any:
 def title_slide(deck, d: SprintDeck, data: ReportData, scrub: Text) -> None:
     slide = pp.titled(deck, f"Retro: {scrub(d.title)}", layout=0)
     s = d.sprint
-    lines = [f"{fmt_date(s['start'])} to {fmt_date(s['end'])} · {s.get('cadence') or 'other'} cadence · closed {fmt_date(s['completed_at']) or 'not yet'}",
-             f"Numbers as of {fmt_time(data.as_of)}"]
+    lines = [
+        f"{fmt_date(s['start'])} to {fmt_date(s['end'])} · {s.get('cadence') or 'other'} cadence · closed {fmt_date(s['completed_at']) or 'not yet'}",
+        f"Numbers as of {fmt_time(data.as_of)}",
+    ]
     if data.synthetic:
         lines.append("Synthetic demo data: generated teams and numbers, not real ones.")
     slide.placeholders[1].text = "\n".join(lines)
@@ -58,10 +66,16 @@ def title_slide(deck, d: SprintDeck, data: ReportData, scrub: Text) -> None:
 def scorecard_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
     n = len(d.previous)
     slide = pp.titled(deck, f"Scorecard against the previous {n} sprints")
-    png = _png(charts.scorecard(d.team_sprints, d.team, str(d.sprint["sprint_id"]), previous=n), assets / "scorecard.png")
+    png = _png(
+        charts.scorecard(d.team_sprints, d.team, str(d.sprint["sprint_id"]), previous=n), assets / "scorecard.png"
+    )
     pp.picture(slide, png, pp.Box(0.4, 1.4, 7.6, 5.6))
-    rows = [[label, fmt(d.sprint.get(col)), fmt(_mean(d.previous, col)) if n else "–"] for col, label, fmt in SCORE_ROWS]
-    pp.table(slide, ["", "This sprint", f"Mean of previous {n}"], rows, pp.Box(8.3, 1.6, 4.6, 3.2), weights=[1.4, 1, 1.2])
+    rows = [
+        [label, fmt(d.sprint.get(col)), fmt(_mean(d.previous, col)) if n else "–"] for col, label, fmt in SCORE_ROWS
+    ]
+    pp.table(
+        slide, ["", "This sprint", f"Mean of previous {n}"], rows, pp.Box(8.3, 1.6, 4.6, 3.2), weights=[1.4, 1, 1.2]
+    )
     pp.notes(slide, [f"{label}: {now} this sprint; previous mean {before}." for label, now, before in rows])
 
 
@@ -86,25 +100,59 @@ def feedback_slide(deck, d: SprintDeck, assets: Path) -> None:
 def overrun_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
     s, items = d.sprint, d.overruns
     tracked = s.get("timeboxes")
-    slide = pp.titled(deck, f"Timebox overruns: {len(items)}" + (f" of {int(tracked)} timeboxes" if pd.notna(tracked) else ""))
+    slide = pp.titled(
+        deck, f"Timebox overruns: {len(items)}" + (f" of {int(tracked)} timeboxes" if pd.notna(tracked) else "")
+    )
     if items.empty:
-        lines = ["No timebox ran over in this sprint.", f"Timeboxes that expired in it: {0 if pd.isna(tracked) else int(tracked)}."]
+        lines = [
+            "No timebox ran over in this sprint.",
+            f"Timeboxes that expired in it: {0 if pd.isna(tracked) else int(tracked)}.",
+        ]
         pp.bullets(slide, lines, pp.Box(0.6, 1.6, 5.0, 3.0), size=20)
-        pp.picture(slide, _png(charts.overrun_rate(d.team_sprints), assets / "overruns.png"), pp.Box(5.8, 1.4, 7.2, 5.6))
+        pp.picture(
+            slide, _png(charts.overrun_rate(d.team_sprints), assets / "overruns.png"), pp.Box(5.8, 1.4, 7.2, 5.6)
+        )
         pp.notes(slide, lines)
         return
     h = fmt_number(1)
-    rows = [[scrub(r["key"]), scrub(r["summary"])[:70], RULES.get(r["rule"], str(r["rule"])), h(r["timebox_h"]), h(r["actual_h"]),
-             fmt_percent(r["overrun_size"]), "yes" if r["finished"] else "not yet", str(r.get("carry_count", ""))]
-            for r in items.head(MAX_LISTED).to_dict(orient="records")]
-    height = pp.table(slide, ["Item", "Title", "Timebox from", "Timebox (h)", "Actual (h)", "Overrun", "Finished", "Carried"], rows,
-                      pp.Box(0.4, 1.4, 12.5, 4.5), size=11, weights=[1.1, 4, 2, 1, 1, 1, 1, 0.9])
+    rows = [
+        [
+            scrub(r["key"]),
+            scrub(r["summary"])[:70],
+            RULES.get(r["rule"], str(r["rule"])),
+            h(r["timebox_h"]),
+            h(r["actual_h"]),
+            fmt_percent(r["overrun_size"]),
+            "yes" if r["finished"] else "not yet",
+            str(r.get("carry_count", "")),
+        ]
+        for r in items.head(MAX_LISTED).to_dict(orient="records")
+    ]
+    height = pp.table(
+        slide,
+        ["Item", "Title", "Timebox from", "Timebox (h)", "Actual (h)", "Overrun", "Finished", "Carried"],
+        rows,
+        pp.Box(0.4, 1.4, 12.5, 4.5),
+        size=11,
+        weights=[1.1, 4, 2, 1, 1, 1, 1, 0.9],
+    )
     more = [f"…and {len(items) - MAX_LISTED} more (see the report)."] if len(items) > MAX_LISTED else []
     if more:
         pp.bullets(slide, more, pp.Box(0.4, 1.5 + height, 12.0, 0.5), size=12)
     elif 7.2 - (1.6 + height) >= 2.5:  # room left: the team's overrun rate over time
-        pp.picture(slide, _png(charts.overrun_rate(d.team_sprints), assets / "overruns.png"), pp.Box(0.4, 1.6 + height, 8.0, 7.2 - 1.6 - height))
-    pp.notes(slide, [f"{r[0]} {r[1]}: timebox {r[3]} h from {r[2]}, actual {r[4]} h, overrun {r[5]}, finished {r[6]}." for r in rows] + more)
+        pp.picture(
+            slide,
+            _png(charts.overrun_rate(d.team_sprints), assets / "overruns.png"),
+            pp.Box(0.4, 1.6 + height, 8.0, 7.2 - 1.6 - height),
+        )
+    pp.notes(
+        slide,
+        [
+            f"{r[0]} {r[1]}: timebox {r[3]} h from {r[2]}, actual {r[4]} h, overrun {r[5]}, finished {r[6]}."
+            for r in rows
+        ]
+        + more,
+    )
 
 
 def learnings_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
@@ -112,36 +160,57 @@ def learnings_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
     per_week, weeks = fmt_number(2)(s.get("learnings_per_week")), fmt_percent(s.get("weeks_with_learning"))
     slide = pp.titled(deck, f"Learnings: {len(rows)} this sprint ({per_week or '0'} per week)")
     if rows.empty:
-        lines = ["No learning was recorded in this sprint.", "The aim is at least one concrete learning every week.",
-                 "Worth asking: what did we learn that nobody wrote down? (Mark it with “Learning:” in a comment.)"]
+        lines = [
+            "No learning was recorded in this sprint.",
+            "The aim is at least one concrete learning every week.",
+            "Worth asking: what did we learn that nobody wrote down? (Mark it with “Learning:” in a comment.)",
+        ]
         pp.bullets(slide, lines, pp.Box(0.6, 1.6, 5.4, 4.0), size=18)
     else:
-        lines = [(f"{scrub(r['key'])}: {scrub(r['text'])[:160]}", r["url"] if str(r.get("url", "")).startswith("http") else None)
-                 for r in rows.head(MAX_LISTED).to_dict(orient="records")]
+        lines = [
+            (
+                f"{scrub(r['key'])}: {r['marker'] + ': ' if isinstance(r.get('marker'), str) else ''}{scrub(r['text'])[:160]}",
+                r["url"] if str(r.get("url", "")).startswith("http") else None,
+            )
+            for r in rows.head(MAX_LISTED).to_dict(orient="records")
+        ]
         if len(rows) > MAX_LISTED:
             lines.append(f"…and {len(rows) - MAX_LISTED} more (see the report).")
         pp.bullets(slide, lines, pp.Box(0.6, 1.5, 6.6, 5.6), size=14)
-    pp.picture(slide, _png(charts.weeks_with_learning(d.team_sprints), assets / "learnings.png"), pp.Box(7.4, 1.6, 5.6, 4.6))
+    pp.picture(
+        slide, _png(charts.weeks_with_learning(d.team_sprints), assets / "learnings.png"), pp.Box(7.4, 1.6, 5.6, 4.6)
+    )
     summary = [f"Learnings: {len(rows)}; per week: {per_week or '0'}; weeks with a learning: {weeks or 'n/a'}."]
     pp.notes(slide, summary + [line[0] if isinstance(line, tuple) else line for line in lines])
 
 
 def comparison_slide(deck, d: SprintDeck, data: ReportData, assets: Path, scrub: Text) -> None:
     slide = pp.titled(deck, "Cadence comparison")
-    pp.picture(slide, _png(charts.cadence_comparison(data.compare), assets / "comparison.png"), pp.Box(0.3, 1.3, 8.2, 6.0))
+    pp.picture(
+        slide, _png(charts.cadence_comparison(data.compare), assets / "comparison.png"), pp.Box(0.3, 1.3, 8.2, 6.0)
+    )
     f = fmt_number(2)
     if d.switches.empty:
-        lines = ["This team has not switched cadence.",
-                 "The chart compares teams, so cadence and team differences are mixed; small samples are marked."]
+        lines = [
+            "This team has not switched cadence.",
+            "The chart compares teams, so cadence and team differences are mixed; small samples are marked.",
+        ]
     else:
-        lines = [f"{scrub(d.team)} switched {d.switches.iloc[0]['before_cadence']} → {d.switches.iloc[0]['after_cadence']} "
-                 f"on {fmt_date(d.switches.iloc[0]['switch_at'])} (the cleanest evidence):"]
-        lines += [f"{charts.metric_label(r['metric'])}: {f(r['before_estimate'])} → {f(r['after_estimate'])} "
-                  f"(diff {f(r['diff'])}, 95% CI {f(r['diff_ci_low'])} to {f(r['diff_ci_high'])})"
-                  for r in d.switches.to_dict(orient="records")]
+        lines = [
+            f"{scrub(d.team)} switched {d.switches.iloc[0]['before_cadence']} → {d.switches.iloc[0]['after_cadence']} "
+            f"on {fmt_date(d.switches.iloc[0]['switch_at'])} (the cleanest evidence):"
+        ]
+        lines += [
+            f"{charts.metric_label(r['metric'])}: {f(r['before_estimate'])} → {f(r['after_estimate'])} "
+            f"(diff {f(r['diff'])}, 95% CI {f(r['diff_ci_low'])} to {f(r['diff_ci_high'])})"
+            for r in d.switches.to_dict(orient="records")
+        ]
     pp.bullets(slide, lines, pp.Box(8.6, 1.5, 4.5, 5.8), size=12)
-    rows = [f"{charts.metric_label(r['metric'])}, {r['cadence']}: {f(r['estimate'])} [{f(r['ci_low'])}, {f(r['ci_high'])}], "
-            f"{r['n_sprints']} sprints, {r['n_teams']} teams {r['warning'] or ''}".strip() for r in data.compare.to_dict(orient="records")]
+    rows = [
+        f"{charts.metric_label(r['metric'])}, {r['cadence']}: {f(r['estimate'])} [{f(r['ci_low'])}, {f(r['ci_high'])}], "
+        f"{r['n_sprints']} sprints, {r['n_teams']} teams {r['warning'] or ''}".strip()
+        for r in data.compare.to_dict(orient="records")
+    ]
     pp.notes(slide, lines + rows)
 
 
@@ -162,8 +231,15 @@ def write_pptx(data: ReportData, d: SprintDeck, out: Path, show_people: bool = F
     return out
 
 
-def build_slides(wh: Warehouse, out_dir: Path, team: str | None = None, sprint: str = "latest", fmt: str = "pptx",
-                 as_of: datetime | None = None, show_people: bool = False) -> Path:
+def build_slides(
+    wh: Warehouse,
+    out_dir: Path,
+    team: str | None = None,
+    sprint: str = "latest",
+    fmt: str = "pptx",
+    as_of: datetime | None = None,
+    show_people: bool = False,
+) -> Path:
     """Build the retro deck for ``team``'s latest closed sprint (or ``sprint``) and return its path.
 
     Without ``team``, the team whose latest sprint closed most recently is chosen.
