@@ -138,7 +138,8 @@ def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if fault and fault.kind == "echo":
                 # A malicious or broken server that reflects the credentials it was sent.
                 sent = self.headers.get("Authorization", "")
-                text = {"errorMessages": [f"bad request from {sent}"], "message": f"you sent {sent}", "headers": dict(self.headers)}
+                text = {"errorMessages": [f"bad request from {sent}"], "message": f"you sent {sent}",
+                        "errors": [{"message": f"credentials {sent} not allowed"}], "headers": dict(self.headers)}
                 return self._send(fault.status, json.dumps(text).encode(), {"X-Echo": sent})
             status, headers, data = self._forward(method, body)
             if fault and fault.kind == "truncate":

@@ -232,7 +232,7 @@ def test_cadence_colours_are_fixed_whatever_the_data() -> None:
         scales = _cadence_scales(chart.to_dict())
         assert scales
         for scale in scales:
-            mapping = dict(zip(scale["domain"], scale["range"]))
+            mapping = dict(zip(scale["domain"], scale["range"], strict=True))
             assert mapping == {"1w": "#0072B2", "2w": "#E69F00", "3w": "#009E73", "other": "#999999"}
 
 
@@ -284,3 +284,10 @@ def test_large_frames_are_not_refused() -> None:
     n = 6000
     frame = pd.DataFrame({"team": ["A"] * n, "carry_count": np.arange(n) % 4})
     assert len(_values(charts.carry_counts(frame).to_dict())) == n
+
+
+def test_trend_rings_the_highlighted_sprint() -> None:
+    spec = charts.overrun_rate(by_sprint_frame(), highlight="13").to_dict(validate=True)
+    filters = [t["filter"] for layer in spec["layer"] for t in layer.get("transform", [])]
+    assert filters == ["(datum.sprint_id === '13')"]
+    assert vlc.vegalite_to_png(spec)[:4] == b"\x89PNG"

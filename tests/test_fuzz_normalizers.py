@@ -103,7 +103,15 @@ def con():
 def _saved(con: duckdb.DuckDBPyConnection, batch: Any) -> dict[str, int]:
     for table in ("items", "events", "sprints", "raw", "data_quality"):
         con.execute(f"DELETE FROM {table}")
-    save(con, batch)
+    try:
+        save(con, batch)
+    except Exception:
+        # Leave the connection usable for the next example; the failure itself is the finding.
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
     return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("items", "raw", "data_quality")}
 
 

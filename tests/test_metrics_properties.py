@@ -11,19 +11,41 @@ from cadence.warehouse.connection import connect
 from cadence.warehouse.write import save
 from histories import History, at
 
-OPS = ("new", "in_progress", "done", "add0", "add1", "add2", "rem0", "rem1", "rem2", "comment_ann", "comment_bob",
-       "comment_bot", "assign_ann", "unassign_ann", "review", "points")
+OPS = ("new", "in_progress", "done", "in_progress", "done", "comment_ann", "comment_bob", "comment_bot",
+       "assign_ann", "unassign_ann", "review", "points", "add0", "add1", "add2", "rem0", "rem1", "rem2")
 COUNTS = ["committed", "added", "removed", "completed", "carried_over"]
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-half_days = st.integers(-6, 100).map(lambda x: x / 2)
-item_ops = st.lists(st.tuples(half_days, st.sampled_from(OPS)), max_size=10)
+half_days = st.integers(-4, 60).map(lambda x: x / 2)
+items = st.fixed_dictionaries({
+    # alternating add, remove, add, ... of one sprint, so that every count is exercised
+    "sprint": st.integers(0, 2),
+    "toggles": st.lists(half_days, min_size=1, max_size=4, unique=True),
+    "ops": st.lists(st.tuples(half_days, st.sampled_from(OPS)), max_size=8),
+})
 histories = st.fixed_dictionaries({
     "lengths": st.lists(st.sampled_from([7, 14]), min_size=1, max_size=3),
     "late": st.lists(st.sampled_from([0, 0.5, 2]), min_size=3, max_size=3),
-    "items": st.lists(item_ops, min_size=1, max_size=5),
-    "as_of": st.integers(0, 110).map(lambda x: x / 2),
+    "items": st.lists(items, min_size=1, max_size=5),
+    "as_of": st.integers(0, 80).map(lambda x: x / 2),
 })
+
+
+def _apply(h: History, key: str, day: float, op: str, sprint_keys: list[str]) -> None:
+    if op in ("new", "in_progress", "done"):
+        h.status(key, day, op, actor="bob")
+    elif op[:3] in ("add", "rem"):
+        if int(op[3]) < len(sprint_keys):
+            (h.add if op.startswith("add") else h.remove)(key, sprint_keys[int(op[3])], day)
+    elif op.startswith("comment"):
+        who = op.split("_")[1]
+        h.comment(key, day, actor=who, actor_kind="bot" if who == "bot" else "human")
+    elif op in ("assign_ann", "unassign_ann"):
+        h.assign(key, day, **({"to": "ann"} if op == "assign_ann" else {"frm": "ann"}))
+    elif op == "review":
+        h.review(key, day)
+    elif op == "points":
+        h.points(key, day, day % 5 + 1)
 
 
 def build(spec: dict, team: str = "T", prefix: str = "e") -> History:
@@ -32,25 +54,13 @@ def build(spec: dict, team: str = "T", prefix: str = "e") -> History:
     for n, length in enumerate(spec["lengths"]):
         keys.append(h.sprint(f"{team}{n}", start, start + length, start + length + spec["late"][n], team=team))
         start += length
-    for i, ops in enumerate(spec["items"]):
+    for i, item in enumerate(spec["items"]):
         key = f"{team}-{i}"
         h.item(key, team=team, created=-3)
-        for day, op in sorted(ops):
-            if op in ("new", "in_progress", "done"):
-                h.status(key, day, op, actor="bob")
-            elif op[:3] in ("add", "rem") and int(op[3]) < len(keys):
-                (h.add if op.startswith("add") else h.remove)(key, keys[int(op[3])], day)
-            elif op.startswith("comment"):
-                who = op.split("_")[1]
-                h.comment(key, day, actor=who, actor_kind="bot" if who == "bot" else "human")
-            elif op == "assign_ann":
-                h.assign(key, day, to="ann")
-            elif op == "unassign_ann":
-                h.assign(key, day, frm="ann")
-            elif op == "review":
-                h.review(key, day)
-            elif op == "points":
-                h.points(key, day, day % 5 + 1)
+        toggles = [(day, ("add" if n % 2 == 0 else "rem") + str(item["sprint"]))
+                   for n, day in enumerate(sorted(item["toggles"]))]
+        for day, op in sorted(toggles + item["ops"]):
+            _apply(h, key, day, op, keys)
     return h
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cadence.errors import CadenceError
 from cadence.report import render
@@ -332,14 +334,16 @@ def test_demo_report_end_to_end(demo_report: tuple[Path, Path]) -> None:
         people = [
             r[0]
             for r in con.execute(
-                "SELECT DISTINCT actor FROM events WHERE actor IS NOT NULL UNION SELECT DISTINCT unnest(assignees) FROM items"
+                "SELECT DISTINCT actor FROM events WHERE actor IS NOT NULL "
+                "UNION SELECT DISTINCT unnest(assignees) FROM items"
             ).fetchall()
         ]
         teams = [r[0] for r in con.execute("SELECT team FROM teams").fetchall()]
         learning_keys = [
             r[0]
             for r in con.execute(
-                "SELECT DISTINCT key FROM events WHERE kind = 'comment' AND regexp_matches(text, '(?im)^learning:') LIMIT 5"
+                "SELECT DISTINCT key FROM events "
+                "WHERE kind = 'comment' AND regexp_matches(text, '(?im)^learning:') LIMIT 5"
             ).fetchall()
         ]
     assert page.count('class="cadence-chart"') == 11 and 'id="synthetic-banner"' in page
@@ -351,9 +355,6 @@ def test_demo_report_end_to_end(demo_report: tuple[Path, Path]) -> None:
     for team in teams:
         assert f"<td>{team}</td>" in markup
     assert learning_keys and all(f">{key}</a>" in markup for key in learning_keys)
-
-
-from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
 @settings(max_examples=200, deadline=None)

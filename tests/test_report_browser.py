@@ -64,7 +64,8 @@ def browser_page(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         page.route("**/*", route)
         page.goto(report.as_uri())
         page.wait_for_function(
-            "[...document.querySelectorAll('.cadence-chart')].every(el => el.dataset.drawn === 'true' || el.textContent.includes('could not be drawn'))",
+            "[...document.querySelectorAll('.cadence-chart')]"
+            ".every(el => el.dataset.drawn === 'true' || el.textContent.includes('could not be drawn'))",
             timeout=30_000,
         )
         yield page, seen, request.param

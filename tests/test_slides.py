@@ -118,7 +118,8 @@ def test_demo_deck_is_for_the_latest_closed_sprint(demo_wh: cadence.Warehouse, t
     out = build_slides(demo_wh, tmp_path, team=team, as_of=DEMO_AS_OF)
     with duckdb.connect(str(demo_wh.path), read_only=True) as con:
         name = con.execute(
-            "SELECT name FROM sprints WHERE team = ? AND state = 'closed' AND completed_at <= ? ORDER BY completed_at DESC LIMIT 1",
+            "SELECT name FROM sprints WHERE team = ? AND state = 'closed' AND completed_at <= ? "
+            "ORDER BY completed_at DESC LIMIT 1",
             [team, DEMO_AS_OF],
         ).fetchone()[0]
     slides = list(Presentation(str(out)).slides)

@@ -9,6 +9,15 @@ from cadence.charts.base import AnyChart, empty_chart, inline, is_empty
 from cadence.charts.theme import CADENCES, cadence_color
 
 _KINDS = ["headline", "observed", "review"]
+_SHARE = alt.Scale(domain=[0, 1])
+_CURVE_TIPS = [
+    alt.Tooltip("cadence:N", title="Cadence"),
+    alt.Tooltip("kind:N", title="Feedback kind"),
+    alt.Tooltip("t_h:Q", title="Hours since start", format=".1f"),
+    alt.Tooltip("survival:Q", title="Still waiting", format=".0%"),
+    alt.Tooltip("ci_low:Q", title="95% CI low", format=".0%"),
+    alt.Tooltip("ci_high:Q", title="95% CI high", format=".0%"),
+]
 
 
 def feedback_curves(curves: pd.DataFrame) -> AnyChart:
@@ -26,37 +35,19 @@ def feedback_curves(curves: pd.DataFrame) -> AnyChart:
     if frame.empty:
         return empty_chart(title, "No started items in sprints with a cadence yet.")
     data = inline(frame, ["cadence", "kind", "t_h", "survival", "ci_low", "ci_high"])
-    tooltip = [
-        alt.Tooltip("cadence:N", title="Cadence"),
-        alt.Tooltip("kind:N", title="Feedback kind"),
-        alt.Tooltip("t_h:Q", title="Hours since start", format=".1f"),
-        alt.Tooltip("survival:Q", title="Still waiting", format=".0%"),
-        alt.Tooltip("ci_low:Q", title="95% CI low", format=".0%"),
-        alt.Tooltip("ci_high:Q", title="95% CI high", format=".0%"),
-    ]
     # symlog: the first day matters most, yet censored tails run to months; log alone cannot show 0 h.
     x = alt.X("t_h:Q", title="Hours since the item started (symlog scale)", scale=alt.Scale(type="symlog"))
-    base = alt.Chart(data).encode(x=x, color=cadence_color(), tooltip=tooltip)
+    base = alt.Chart(data).encode(x=x, color=cadence_color(), tooltip=_CURVE_TIPS)
     band = base.mark_area(opacity=0.18, interpolate="step-after").encode(
         y="ci_low:Q", y2="ci_high:Q", color=cadence_color().legend(None)
     )
-    line = base.mark_line(interpolate="step-after").encode(
-        y=alt.Y(
-            "survival:Q",
-            title="Share still waiting for feedback",
-            axis=alt.Axis(format="%"),
-            scale=alt.Scale(domain=[0, 1]),
-        )
-    )
+    y = alt.Y("survival:Q", title="Share still waiting for feedback", axis=alt.Axis(format="%"), scale=_SHARE)
+    subtitle = "Items without feedback yet are censored, not dropped. Bands are 95% intervals."
     return (
-        alt.layer(band, line)
+        alt.layer(band, base.mark_line(interpolate="step-after").encode(y=y))
         .properties(width=260, height=220)
         .facet(column=alt.Column("kind:N", title="Feedback kind", sort=_KINDS))
-        .properties(
-            title=alt.Title(
-                title, subtitle="Items without feedback yet are censored, not dropped. Bands are 95% intervals."
-            )
-        )
+        .properties(title=alt.Title(title, subtitle=subtitle))
     )
 
 

@@ -12,6 +12,24 @@ SCORECARD_COUNTS = ["committed", "added", "removed", "completed", "carried_over"
 _COUNT_COLOURS = ["#0072B2", "#56B4E9", "#CC79A7", "#009E73", "#D55E00"]
 
 
+def _scorecard_rows(window: pd.DataFrame, chosen: str) -> pd.DataFrame:
+    """One row per sprint and count, marking the chosen sprint."""
+    long = window.melt(
+        id_vars=["sprint_id", "sprint_name", "start", "cadence"],
+        value_vars=SCORECARD_COUNTS,
+        var_name="count",
+        value_name="items",
+    )
+    return long.assign(
+        which=(long["sprint_id"].astype(str) == chosen).map({True: "this sprint", False: "previous"}),
+        sprint_label=long["sprint_name"].fillna(long["sprint_id"]).astype(str),
+    )
+
+
+_COUNT_SCALE = alt.Scale(domain=SCORECARD_COUNTS, range=_COUNT_COLOURS)
+_WHICH_SCALE = alt.Scale(domain=["this sprint", "previous"], range=[1.0, 0.45])
+
+
 def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, previous: int = 5) -> AnyChart:
     """The sprint report counts of one sprint beside the team's ``previous`` sprints before it.
 
@@ -19,52 +37,27 @@ def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, 
     the earlier ones faded.
     """
     title = f"Sprint scorecard: {team}"
-    sprints = (
-        by_sprint.loc[by_sprint["team"] == team].sort_values("start")
-        if not is_empty(by_sprint, ["team"])
-        else by_sprint
-    )
+    sprints = by_sprint if is_empty(by_sprint, ["team"]) else by_sprint.loc[by_sprint["team"] == team]
     if is_empty(sprints, ["start"]):
         return empty_chart(title, f"No sprints for team {team}.")
+    sprints = sprints.sort_values("start")
     ids = sprints["sprint_id"].astype(str).tolist()
     chosen = str(sprint_id) if sprint_id is not None else ids[-1]
     if chosen not in ids:
         return empty_chart(title, f"Sprint {chosen} is not one of {team}'s sprints.")
-    upto = ids.index(chosen)
-    window = sprints.iloc[max(0, upto - previous) : upto + 1]
-    long = window.melt(
-        id_vars=["sprint_id", "sprint_name", "start", "cadence"],
-        value_vars=SCORECARD_COUNTS,
-        var_name="count",
-        value_name="items",
-    )
-    long = long.assign(
-        which=(long["sprint_id"].astype(str) == chosen).map({True: "this sprint", False: "previous"}),
-        sprint_label=long["sprint_name"].fillna(long["sprint_id"]).astype(str),
-    )
+    window = sprints.iloc[max(0, ids.index(chosen) - previous) : ids.index(chosen) + 1]
     order = window["sprint_name"].fillna(window["sprint_id"]).astype(str).tolist()
-    data = inline(long, ["sprint_label", "start", "cadence", "count", "items", "which"])
+    data = inline(_scorecard_rows(window, chosen), ["sprint_label", "start", "cadence", "count", "items", "which"])
+    subtitle = "Committed, added, removed, completed and carried over, against the previous sprints."
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X(
-                "sprint_label:N",
-                title="Sprint (oldest to newest)",
-                sort=order,
-                axis=alt.Axis(labelAngle=-30, labelLimit=140),
-            ),
+            x=alt.X("sprint_label:N", title="Sprint (oldest to newest)", sort=order, axis=alt.Axis(labelAngle=-30)),
             xOffset=alt.XOffset("count:N", sort=SCORECARD_COUNTS),
             y=alt.Y("items:Q", title="Items"),
-            color=alt.Color(
-                "count:N",
-                title="Sprint report",
-                sort=SCORECARD_COUNTS,
-                scale=alt.Scale(domain=SCORECARD_COUNTS, range=_COUNT_COLOURS),
-            ),
-            opacity=alt.Opacity(
-                "which:N", title=None, scale=alt.Scale(domain=["this sprint", "previous"], range=[1.0, 0.45])
-            ),
+            color=alt.Color("count:N", title="Sprint report", sort=SCORECARD_COUNTS, scale=_COUNT_SCALE),
+            opacity=alt.Opacity("which:N", title=None, scale=_WHICH_SCALE),
             tooltip=[
                 alt.Tooltip("sprint_label:N", title="Sprint"),
                 alt.Tooltip("cadence:N", title="Cadence"),
@@ -72,13 +65,7 @@ def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, 
                 alt.Tooltip("items:Q", title="Items"),
             ],
         )
-        .properties(
-            width=alt.Step(12),
-            height=240,
-            title=alt.Title(
-                title, subtitle="Committed, added, removed, completed and carried over, against the previous sprints."
-            ),
-        )
+        .properties(width=alt.Step(12), height=240, title=alt.Title(title, subtitle=subtitle))
     )
 
 

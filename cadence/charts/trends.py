@@ -11,10 +11,17 @@ from cadence.charts.theme import HIGHLIGHT, cadence_color
 _TOOLTIP_COLUMNS = ["team", "sprint_name", "sprint_id", "cadence", "start", "end"]
 
 
-def metric_trend(by_sprint: pd.DataFrame, metric: str, target: float | None = None, percent: bool = False) -> AnyChart:
+def metric_trend(
+    by_sprint: pd.DataFrame,
+    metric: str,
+    target: float | None = None,
+    percent: bool = False,
+    highlight: str | None = None,
+) -> AnyChart:
     """A per-sprint metric over time: a grey line per team, points coloured by cadence.
 
-    ``by_sprint`` is the ``metrics(by="sprint")`` frame. ``target`` draws a dashed reference line.
+    ``by_sprint`` is the ``metrics(by="sprint")`` frame. ``target`` draws a dashed reference line;
+    ``highlight`` rings the sprint with that ``sprint_id`` (the one a retro is about).
     """
     label = metric_label(metric)
     title = f"{label} by sprint"
@@ -36,25 +43,28 @@ def metric_trend(by_sprint: pd.DataFrame, metric: str, target: float | None = No
         base.mark_line(color="#BBBBBB", strokeWidth=1).encode(detail="team:N"),
         base.mark_point(size=50, filled=True).encode(color=cadence_color(), tooltip=tooltip),
     ]
+    if highlight is not None:
+        ring = base.mark_point(size=260, filled=False, strokeWidth=2, color="#000000")
+        layers.append(ring.transform_filter(alt.datum.sprint_id == str(highlight)).encode(tooltip=tooltip))
     if target is not None:
         rule = alt.Chart({"values": [{"target": target}]}).mark_rule(color=HIGHLIGHT, strokeDash=[6, 4])
         layers.append(rule.encode(y="target:Q", tooltip=alt.Tooltip("target:Q", title="Target", format=fmt)))
     return alt.layer(*layers).properties(width=560, height=240, title=title)
 
 
-def overrun_rate(by_sprint: pd.DataFrame) -> AnyChart:
+def overrun_rate(by_sprint: pd.DataFrame, highlight: str | None = None) -> AnyChart:
     """Share of timeboxes that ran over, per sprint."""
-    return metric_trend(by_sprint, "overrun_rate", percent=True)
+    return metric_trend(by_sprint, "overrun_rate", percent=True, highlight=highlight)
 
 
-def learnings_per_week(by_sprint: pd.DataFrame) -> AnyChart:
+def learnings_per_week(by_sprint: pd.DataFrame, highlight: str | None = None) -> AnyChart:
     """Learnings per week of sprint, against the one-a-week target."""
-    return metric_trend(by_sprint, "learnings_per_week", target=1.0)
+    return metric_trend(by_sprint, "learnings_per_week", target=1.0, highlight=highlight)
 
 
-def weeks_with_learning(by_sprint: pd.DataFrame) -> AnyChart:
+def weeks_with_learning(by_sprint: pd.DataFrame, highlight: str | None = None) -> AnyChart:
     """Share of each sprint's weeks that had at least one learning, against 100%."""
-    return metric_trend(by_sprint, "weeks_with_learning", target=1.0, percent=True)
+    return metric_trend(by_sprint, "weeks_with_learning", target=1.0, percent=True, highlight=highlight)
 
 
 def carry_counts(issues: pd.DataFrame, rabbit_hole: int = 2) -> AnyChart:

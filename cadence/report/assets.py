@@ -58,7 +58,10 @@ def chart_div(name: str, alt_text: str) -> str:
     """The placeholder a chart is drawn into; the embed script finds it by ``data-chart``."""
     from cadence.report.html import esc
 
-    return f'<div class="cadence-chart" id="chart-{esc(name)}" data-chart="{esc(name)}" role="img" aria-label="{esc(alt_text)}"></div>'
+    return (
+        f'<div class="cadence-chart" id="chart-{esc(name)}" data-chart="{esc(name)}" '
+        f'role="img" aria-label="{esc(alt_text)}"></div>'
+    )
 
 
 def after_body(specs: Mapping[str, dict]) -> str:

@@ -61,11 +61,7 @@ class ReportData:
 
 
 def _curves(wh: Warehouse, as_of: datetime) -> pd.DataFrame:
-    # Warehouse has no feedback_curves method yet; the metric itself exists (docs/frames.md).
-    method = getattr(wh, "feedback_curves", None)
-    if method is not None:
-        return method(as_of=as_of)
-    return wh._metric("feedback_curves", as_of, by="cadence")
+    return wh.feedback_curves(as_of=as_of, by="cadence")
 
 
 def _fingerprint(wh: Warehouse, when: datetime, n_boot: int) -> tuple:

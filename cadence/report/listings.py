@@ -27,7 +27,10 @@ def _capped(frame: pd.DataFrame, order: str, what: str, csv_name: str) -> tuple[
     frame = frame.sort_values(order, ascending=False, na_position="last")
     if len(frame) <= MAX_ROWS:
         return frame, ""
-    note = f'<p class="meta">Showing the newest {MAX_ROWS} of {len(frame):,} {what}; all are in <code>{esc(csv_name)}</code>.</p>'
+    note = (
+        f'<p class="meta">Showing the newest {MAX_ROWS} of {len(frame):,} {what}; '
+        f"all are in <code>{esc(csv_name)}</code>.</p>"
+    )
     return frame.head(MAX_ROWS), note
 
 
@@ -59,7 +62,8 @@ def timeboxes(data: ReportData, scrub: Callable[[Any], str], show_people: bool) 
     if show_people:
         columns.append(Column("people", "Assignees"))
     intro = (
-        '<p class="meta">An item overruns when it finishes after its timebox expired, or is unfinished past it; it counts in the sprint '
+        '<p class="meta">An item overruns when it finishes after its timebox expired, or is unfinished past it; '
+        "it counts in the sprint "
         "in which the timebox expired. Overrun = (actual − timebox) / timebox.</p>"
     )
     named = {"overrun_rate": charts.overrun_rate(data.by_sprint), "carry_counts": charts.carry_counts(data.issues)}
@@ -84,8 +88,9 @@ def learnings(data: ReportData, scrub: Callable[[Any], str]) -> Section:
         Column("text", "Learning"),
     ]
     intro = (
-        '<p class="meta">A learning is a finished spike, experiment or research item (not dropped), or a description or comment '
-        "line starting with a marker such as <code>Learning:</code> or <code>Decision:</code>. The target is at least one every week.</p>"
+        '<p class="meta">A learning is a finished spike, experiment or research item (not dropped), '
+        "or a description or comment line starting with a marker such as <code>Learning:</code> or "
+        "<code>Decision:</code>. The target is at least one every week.</p>"
     )
     named = {
         "learnings_per_week": charts.learnings_per_week(data.by_sprint),
@@ -138,80 +143,67 @@ def _warnings(data: ReportData) -> pd.DataFrame:
     )
 
 
+SYNC_COLUMNS = [
+    Column("source", "Source"),
+    Column("scope", "Scope"),
+    Column("last_success_at", "Last successful sync", fmt_time),
+]
+RUN_COLUMNS = [
+    Column("command", "Command"),
+    Column("started_at", "Started", fmt_time),
+    Column("ended_at", "Ended", fmt_time),
+    Column("status", "Status"),
+]
+PROBLEM_COLUMNS = [
+    Column("source", "Source"),
+    Column("entity", "Entity"),
+    Column("problem", "Problem"),
+    Column("count", "Records"),
+    Column("examples", "Examples"),
+    Column("detail", "Detail (first)"),
+    Column("last_seen", "Last seen", fmt_time),
+]
+GAP_COLUMNS = [
+    Column("team", "Team"),
+    Column("sprint_name", "Sprint"),
+    Column("sprint_id", "Id"),
+    Column("state", "State"),
+    Column("source", "Source"),
+]
+WARNING_COLUMNS = [
+    Column("where", "Where"),
+    Column("what", "Metric"),
+    Column("warning", "Warning"),
+    Column("n_sprints", "Sprints"),
+    Column("n_teams", "Teams"),
+]
+RECENT_RUNS = 20
+
+
 def data_quality(data: ReportData, scrub: Callable[[Any], str]) -> Section:
     """What was synced and when, the runs, problems found in the input, gaps, and small-sample warnings."""
-    parts = [
-        "<h3>Syncs</h3>",
-        table(
-            data.sync_status,
-            [
-                Column("source", "Source"),
-                Column("scope", "Scope"),
-                Column("last_success_at", "Last successful sync", fmt_time),
-            ],
-            scrub,
-        ),
-    ]
-    runs = data.runs.sort_values("started_at", ascending=False).head(20) if not data.runs.empty else data.runs
-    parts += [
-        f"<h3>Recent runs ({len(data.runs):,} in all)</h3>",
-        table(
-            runs,
-            [
-                Column("command", "Command"),
-                Column("started_at", "Started", fmt_time),
-                Column("ended_at", "Ended", fmt_time),
-                Column("status", "Status"),
-            ],
-            scrub,
-        ),
-    ]
-    parts += [
-        f"<h3>Problems in the input ({len(data.problems):,} records)</h3>",
-        '<p class="meta">Each problem record was kept and counted; the rest of the sync went on.</p>',
-        table(
-            _problem_summary(data.problems),
-            [
-                Column("source", "Source"),
-                Column("entity", "Entity"),
-                Column("problem", "Problem"),
-                Column("count", "Records"),
-                Column("examples", "Examples"),
-                Column("detail", "Detail (first)"),
-                Column("last_seen", "Last seen", fmt_time),
-            ],
-            scrub,
-        ),
-    ]
-    parts += [
-        f"<h3>Sprints without membership history ({len(data.without_history):,})</h3>",
-        '<p class="meta">No sprint events and no snapshots: their sprint-report counts are unknown, not zero. '
-        "Snapshot history builds up with each nightly sync.</p>",
-        table(
-            data.without_history,
-            [
-                Column("team", "Team"),
-                Column("sprint_name", "Sprint"),
-                Column("sprint_id", "Id"),
-                Column("state", "State"),
-                Column("source", "Source"),
-            ],
-            scrub,
-        ),
-    ]
+    runs = data.runs.sort_values("started_at", ascending=False).head(RECENT_RUNS) if not data.runs.empty else data.runs
     warnings = _warnings(data)
-    parts += [
-        f"<h3>Small samples and other warnings ({len(warnings):,})</h3>",
-        table(
-            warnings,
-            [
-                Column("where", "Where"),
-                Column("what", "Metric"),
-                Column("warning", "Warning"),
-                Column("n_sprints", "Sprints"),
-                Column("n_teams", "Teams"),
-            ],
-            scrub,
+    parts = [
+        ("Syncs", "", data.sync_status, SYNC_COLUMNS),
+        (f"Recent runs ({len(data.runs):,} in all)", "", runs, RUN_COLUMNS),
+        (
+            f"Problems in the input ({len(data.problems):,} records)",
+            "Each problem record was kept and counted; the rest of the sync went on.",
+            _problem_summary(data.problems),
+            PROBLEM_COLUMNS,
         ),
+        (
+            f"Sprints without membership history ({len(data.without_history):,})",
+            "No sprint events and no snapshots: their sprint-report counts are unknown, not zero. "
+            "Snapshot history builds up with each nightly sync.",
+            data.without_history,
+            GAP_COLUMNS,
+        ),
+        (f"Small samples and other warnings ({len(warnings):,})", "", warnings, WARNING_COLUMNS),
     ]
-    return raw_block("\n".join(parts)), {}
+    markup = [
+        f"<h3>{esc(heading)}</h3>" + (f'<p class="meta">{esc(note)}</p>' if note else "") + table(frame, cols, scrub)
+        for heading, note, frame, cols in parts
+    ]
+    return raw_block("\n".join(markup)), {}

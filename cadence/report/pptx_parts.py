@@ -86,7 +86,7 @@ def table(
         Inches(row_h * (len(rows) + 1)),
     )
     if weights:
-        for column, weight in zip(shape.table.columns, weights):
+        for column, weight in zip(shape.table.columns, weights, strict=True):
             column.width = Emu(int(Inches(box.width) * weight / sum(weights)))
     for r, values in enumerate([list(header), *map(list, rows)]):
         for c, value in enumerate(values):

@@ -44,10 +44,12 @@ def header(data: ReportData, generated: datetime, scrub: Callable[[Any], str]) -
     parts = []
     if data.synthetic:
         parts.append(
-            '<p class="banner" id="synthetic-banner">Synthetic demo data: these teams and numbers are generated, not real.</p>'
+            '<p class="banner" id="synthetic-banner">'
+            "Synthetic demo data: these teams and numbers are generated, not real.</p>"
         )
     parts.append(
-        f'<p class="meta" id="generated">Generated {esc(fmt_time(generated))}; metrics as of {esc(fmt_time(data.as_of))}; '
+        f'<p class="meta" id="generated">Generated {esc(fmt_time(generated))}; '
+        f"metrics as of {esc(fmt_time(data.as_of))}; "
         f"data from {esc(_latest_sync(data))}. {len(data.teams):,} teams, {len(data.sprints):,} sprints, "
         f"{len(data.issues):,} items.</p>"
     )

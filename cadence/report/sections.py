@@ -14,7 +14,7 @@ from cadence import charts
 from cadence.charts import AnyChart, metric_label
 from cadence.report.assets import chart_div
 from cadence.report.data import ReportData
-from cadence.report.html import Column, esc, fmt_date, fmt_number, fmt_percent, fmt_time, raw_block, table
+from cadence.report.html import Column, esc, fmt_date, fmt_number, fmt_percent, raw_block, table
 
 Section = tuple[str, dict[str, AnyChart]]
 
@@ -43,7 +43,9 @@ def _trend_cell(latest: Any, before: Any, fmt: Callable[[Any], str], higher_bett
     up = latest > before
     css = "up" if up == higher_better else "down"
     arrow = "▲" if up else "▼"
-    return f'{esc(fmt(latest))} <span class="{css}" title="mean of the {TREND_WINDOW} sprints before: {esc(fmt(before))}">{arrow} from {esc(fmt(before))}</span>'
+    was = esc(fmt(before))
+    hint = f"mean of the {TREND_WINDOW} sprints before: {was}"
+    return f'{esc(fmt(latest))} <span class="{css}" title="{hint}">{arrow} from {was}</span>'
 
 
 def headline(data: ReportData, scrub: Callable[[Any], str]) -> Section:
@@ -63,17 +65,14 @@ def headline(data: ReportData, scrub: Callable[[Any], str]) -> Section:
             cells.append(_trend_cell(latest.get(metric), previous, fmt, higher))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     heads = ["Team", "Latest closed sprint", "Cadence", "Closed"] + [metric_label(m) for m, _, _ in HEADLINE]
-    if rows:
-        markup = (
-            "<table><thead><tr>"
-            + "".join(f"<th>{esc(h)}</th>" for h in heads)
-            + "</tr></thead><tbody>\n"
-            + "\n".join(rows)
-            + "\n</tbody></table>"
-        )
-    else:
-        markup = '<p class="empty">No closed sprints yet.</p>'
-    note = f'<p class="meta">Arrows compare the latest closed sprint with the mean of the {TREND_WINDOW} before it; green is better, orange worse.</p>'
+    head = "".join(f"<th>{esc(h)}</th>" for h in heads)
+    body = "\n".join(rows)
+    markup = f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>" if rows else ""
+    markup = markup or '<p class="empty">No closed sprints yet.</p>'
+    note = (
+        f'<p class="meta">Arrows compare the latest closed sprint with the mean of the {TREND_WINDOW} '
+        "before it; green is better, orange worse.</p>"
+    )
     named = {
         "team_timeline": charts.team_timeline(data.sprints),
         "say_do": charts.metric_trend(data.by_sprint, "say_do", percent=True),
@@ -84,80 +83,74 @@ def headline(data: ReportData, scrub: Callable[[Any], str]) -> Section:
     ), named
 
 
-def _interval(frame: pd.DataFrame, prefix: str, digits: int = 2) -> pd.Series:
-    est, low, high = (
-        frame[f"{prefix}estimate" if prefix else "estimate"],
-        frame[f"{prefix}ci_low"],
-        frame[f"{prefix}ci_high"],
-    )
+def _interval(frame: pd.DataFrame, estimate: str, low: str, high: str, digits: int = 2) -> pd.Series:
+    """``"estimate [low, high]"`` per row."""
     fmt = fmt_number(digits)
-    return est.map(fmt) + " [" + low.map(fmt) + ", " + high.map(fmt) + "]"
+    return frame[estimate].map(fmt) + " [" + frame[low].map(fmt) + ", " + frame[high].map(fmt) + "]"
+
+
+SWITCH_COLUMNS = [
+    Column("team", "Team"),
+    Column("change", "Switch"),
+    Column("switch_at", "Switched", fmt_date),
+    Column("metric_label", "Metric"),
+    Column("before", "Before [95% CI]"),
+    Column("after", "After [95% CI]"),
+    Column("difference", "After − before [95% CI]"),
+    Column("n_before", "Sprints before"),
+    Column("n_after", "Sprints after"),
+    Column("warning", "Warning"),
+]
+COMPARE_COLUMNS = [
+    Column("metric_label", "Metric"),
+    Column("cadence", "Cadence"),
+    Column("interval", "Estimate [95% CI]"),
+    Column("n_sprints", "Sprints"),
+    Column("n_teams", "Teams"),
+    Column("warning", "Warning"),
+]
+FEEDBACK_COLUMNS = [
+    Column("group", "Cadence"),
+    Column("kind", "Kind"),
+    Column("n", "Items"),
+    Column("n_events", "With feedback"),
+    Column("median", "Median hours [95% CI]"),
+    Column("p85", "85th percentile hours [95% CI]"),
+]
+
+
+def _switch_table(sw: pd.DataFrame, scrub: Callable[[Any], str]) -> str:
+    if sw.empty:
+        return '<p class="empty">No team switched cadence, so there is no within-team comparison.</p>'
+    shown = sw.assign(
+        metric_label=sw["metric"].map(metric_label),
+        change=sw["before_cadence"].astype(str) + " → " + sw["after_cadence"].astype(str),
+        before=_interval(sw, "before_estimate", "before_ci_low", "before_ci_high"),
+        after=_interval(sw, "after_estimate", "after_ci_low", "after_ci_high"),
+        difference=_interval(sw, "diff", "diff_ci_low", "diff_ci_high"),
+    )
+    return table(shown, SWITCH_COLUMNS, scrub)
 
 
 def comparison(data: ReportData, scrub: Callable[[Any], str]) -> Section:
     """Switching teams' before/after first (the cleanest evidence), then all cadences side by side."""
-    parts = ["<h3>Teams that switched cadence</h3>"]
-    sw = data.switches
-    if sw.empty:
-        parts.append('<p class="empty">No team switched cadence, so there is no within-team comparison.</p>')
-    else:
-        shown = sw.assign(
-            metric_label=sw["metric"].map(metric_label),
-            change=sw["before_cadence"].astype(str) + " → " + sw["after_cadence"].astype(str),
-            before=_interval(sw, "before_"),
-            after=_interval(sw, "after_"),
-            difference=sw["diff"].map(fmt_number(2))
-            + " ["
-            + sw["diff_ci_low"].map(fmt_number(2))
-            + ", "
-            + sw["diff_ci_high"].map(fmt_number(2))
-            + "]",
-        )
-        parts.append(
-            table(
-                shown,
-                [
-                    Column("team", "Team"),
-                    Column("change", "Switch"),
-                    Column("switch_at", "Switched", fmt_date),
-                    Column("metric_label", "Metric"),
-                    Column("before", "Before [95% CI]"),
-                    Column("after", "After [95% CI]"),
-                    Column("difference", "After − before [95% CI]"),
-                    Column("n_before", "Sprints before"),
-                    Column("n_after", "Sprints after"),
-                    Column("warning", "Warning"),
-                ],
-                scrub,
-            )
-        )
-    named_switch = {"before_after": charts.before_after(sw)}
     cmp = data.compare
+    named_switch = {"before_after": charts.before_after(data.switches)}
     named_all = {"cadence_comparison": charts.cadence_comparison(cmp)}
-    shown = cmp.assign(
-        metric_label=cmp["metric"].map(metric_label), interval=_interval(cmp, "") if not cmp.empty else None
-    )
-    table_all = table(
-        shown,
-        [
-            Column("metric_label", "Metric"),
-            Column("cadence", "Cadence"),
-            Column("interval", "Estimate [95% CI]"),
-            Column("n_sprints", "Sprints"),
-            Column("n_teams", "Teams"),
-            Column("warning", "Warning"),
-        ],
-        scrub,
+    shown = cmp.assign(metric_label=cmp["metric"].map(metric_label))
+    if not cmp.empty:
+        shown = shown.assign(interval=_interval(cmp, "estimate", "ci_low", "ci_high"))
+    intro_all = (
+        '<h3>All cadences</h3><p class="meta">Rates are per week, ratios per sprint; '
+        "latencies are never divided by sprint length. "
+        "Intervals resample whole teams where a cadence has two or more.</p>"
     )
     markup = (
-        raw_block("\n".join(parts))
+        raw_block("<h3>Teams that switched cadence</h3>" + _switch_table(data.switches, scrub))
         + charts_markup(named_switch, {})
-        + raw_block(
-            '<h3>All cadences</h3><p class="meta">Rates are per week, ratios per sprint; latencies are never divided by sprint length. '
-            "Intervals resample whole teams where a cadence has two or more.</p>"
-        )
+        + raw_block(intro_all)
         + charts_markup(named_all, {})
-        + raw_block(table_all)
+        + raw_block(table(shown, COMPARE_COLUMNS, scrub))
     )
     return markup, {**named_switch, **named_all}
 
@@ -166,40 +159,18 @@ def feedback(data: ReportData, scrub: Callable[[Any], str]) -> Section:
     """Kaplan-Meier medians per cadence and kind, the curves, and the observed/review distributions."""
     summary = data.feedback_summary
     if not summary.empty:
-        fmt = fmt_number(1)
         summary = summary.assign(
-            median=summary["median_h"].map(fmt)
-            + " ["
-            + summary["median_ci_low"].map(fmt)
-            + ", "
-            + summary["median_ci_high"].map(fmt)
-            + "]",
-            p85=summary["p85_h"].map(fmt)
-            + " ["
-            + summary["p85_ci_low"].map(fmt)
-            + ", "
-            + summary["p85_ci_high"].map(fmt)
-            + "]",
+            median=_interval(summary, "median_h", "median_ci_low", "median_ci_high", digits=1),
+            p85=_interval(summary, "p85_h", "p85_ci_low", "p85_ci_high", digits=1),
         )
     note = (
-        '<p class="meta">Latency from an item\'s start to its first feedback: <b>observed</b> (a comment, review or status change '
-        "by someone other than its assignees), <b>review</b> (the sprint check-in), and the <b>headline</b>, whichever came first. "
+        '<p class="meta">Latency from an item\'s start to its first feedback: <b>observed</b> '
+        "(a comment, review or status change by someone other than its assignees), <b>review</b> "
+        "(the sprint check-in), and the <b>headline</b>, whichever came first. "
         "Items still waiting are censored at the report time, never dropped.</p>"
-    )
-    tbl = table(
-        summary,
-        [
-            Column("group", "Cadence"),
-            Column("kind", "Kind"),
-            Column("n", "Items"),
-            Column("n_events", "With feedback"),
-            Column("median", "Median hours [95% CI]"),
-            Column("p85", "85th percentile hours [95% CI]"),
-        ],
-        scrub,
     )
     named = {
         "feedback_curves": charts.feedback_curves(data.feedback_curves),
         "feedback_distribution": charts.feedback_distribution(data.feedback),
     }
-    return raw_block(note + tbl) + charts_markup(named, {}), named
+    return raw_block(note + table(summary, FEEDBACK_COLUMNS, scrub)) + charts_markup(named, {}), named

@@ -50,11 +50,21 @@ def _mean(frame: pd.DataFrame, column: str) -> Any:
     return frame[column].mean() if column in frame and frame[column].notna().any() else None
 
 
+def _sprint_id(d: SprintDeck) -> str:
+    return str(d.sprint["sprint_id"])
+
+
+def _marker(learning: dict) -> str:
+    """``"Learning: "`` for a marker line, nothing for a finished learning item."""
+    return f"{learning['marker']}: " if isinstance(learning.get("marker"), str) else ""
+
+
 def title_slide(deck, d: SprintDeck, data: ReportData, scrub: Text) -> None:
     slide = pp.titled(deck, f"Retro: {scrub(d.title)}", layout=0)
     s = d.sprint
     lines = [
-        f"{fmt_date(s['start'])} to {fmt_date(s['end'])} · {s.get('cadence') or 'other'} cadence · closed {fmt_date(s['completed_at']) or 'not yet'}",
+        f"{fmt_date(s['start'])} to {fmt_date(s['end'])} · {s.get('cadence') or 'other'} cadence · "
+        f"closed {fmt_date(s['completed_at']) or 'not yet'}",
         f"Numbers as of {fmt_time(data.as_of)}",
     ]
     if data.synthetic:
@@ -82,14 +92,18 @@ def scorecard_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
 def feedback_slide(deck, d: SprintDeck, assets: Path) -> None:
     s, n = d.sprint, len(d.previous)
     slide = pp.titled(deck, "Feedback latency")
-    png = _png(charts.metric_trend(d.team_sprints, "feedback_latency_median_h"), assets / "feedback.png")
+    png = _png(
+        charts.metric_trend(d.team_sprints, "feedback_latency_median_h", highlight=_sprint_id(d)),
+        assets / "feedback.png",
+    )
     pp.picture(slide, png, pp.Box(0.4, 1.4, 7.6, 5.6))
     h = fmt_number(1)
     with_feedback = int(d.feedback["feedback_event"].fillna(False).astype(bool).sum()) if len(d.feedback) else 0
     lines = [
         f"Median time from start to first feedback: {h(s.get('feedback_latency_median_h')) or 'n/a'} h"
         + (f" (previous {n} sprints: {h(_mean(d.previous, 'feedback_latency_median_h'))} h)" if n else ""),
-        f"Observed feedback (comment, review, status change by someone else): median {h(s.get('feedback_observed_median_h')) or 'n/a'} h",
+        "Observed feedback (comment, review, status change by someone else): "
+        f"median {h(s.get('feedback_observed_median_h')) or 'n/a'} h",
         f"Sprint check-in: median {h(s.get('feedback_review_median_h')) or 'n/a'} h",
         f"Items started in this sprint: {len(d.feedback)}; with feedback so far: {with_feedback}",
     ]
@@ -97,25 +111,13 @@ def feedback_slide(deck, d: SprintDeck, assets: Path) -> None:
     pp.notes(slide, lines + ["Items still waiting are censored (Kaplan-Meier), not dropped."])
 
 
-def overrun_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
-    s, items = d.sprint, d.overruns
-    tracked = s.get("timeboxes")
-    slide = pp.titled(
-        deck, f"Timebox overruns: {len(items)}" + (f" of {int(tracked)} timeboxes" if pd.notna(tracked) else "")
-    )
-    if items.empty:
-        lines = [
-            "No timebox ran over in this sprint.",
-            f"Timeboxes that expired in it: {0 if pd.isna(tracked) else int(tracked)}.",
-        ]
-        pp.bullets(slide, lines, pp.Box(0.6, 1.6, 5.0, 3.0), size=20)
-        pp.picture(
-            slide, _png(charts.overrun_rate(d.team_sprints), assets / "overruns.png"), pp.Box(5.8, 1.4, 7.2, 5.6)
-        )
-        pp.notes(slide, lines)
-        return
+OVERRUN_HEADER = ["Item", "Title", "Timebox from", "Timebox (h)", "Actual (h)", "Overrun", "Finished", "Carried"]
+OVERRUN_WEIGHTS = [1.1, 4, 2, 1, 1, 1, 1, 0.9]
+
+
+def _overrun_rows(items: pd.DataFrame, scrub: Text) -> list[list[str]]:
     h = fmt_number(1)
-    rows = [
+    return [
         [
             scrub(r["key"]),
             scrub(r["summary"])[:70],
@@ -128,31 +130,30 @@ def overrun_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
         ]
         for r in items.head(MAX_LISTED).to_dict(orient="records")
     ]
-    height = pp.table(
-        slide,
-        ["Item", "Title", "Timebox from", "Timebox (h)", "Actual (h)", "Overrun", "Finished", "Carried"],
-        rows,
-        pp.Box(0.4, 1.4, 12.5, 4.5),
-        size=11,
-        weights=[1.1, 4, 2, 1, 1, 1, 1, 0.9],
-    )
-    more = [f"…and {len(items) - MAX_LISTED} more (see the report)."] if len(items) > MAX_LISTED else []
+
+
+def overrun_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
+    tracked = d.sprint.get("timeboxes")
+    tracked = 0 if tracked is None or pd.isna(tracked) else int(tracked)
+    slide = pp.titled(deck, f"Timebox overruns: {len(d.overruns)} of {tracked} timeboxes")
+    chart = charts.overrun_rate(d.team_sprints, highlight=_sprint_id(d))
+    if d.overruns.empty:
+        lines = ["No timebox ran over in this sprint.", f"Timeboxes that expired in it: {tracked}."]
+        pp.bullets(slide, lines, pp.Box(0.6, 1.6, 5.0, 3.0), size=20)
+        pp.picture(slide, _png(chart, assets / "overruns.png"), pp.Box(5.8, 1.4, 7.2, 5.6))
+        pp.notes(slide, lines)
+        return
+    rows = _overrun_rows(d.overruns, scrub)
+    height = pp.table(slide, OVERRUN_HEADER, rows, pp.Box(0.4, 1.4, 12.5, 4.5), size=11, weights=OVERRUN_WEIGHTS)
+    more = [f"…and {len(d.overruns) - MAX_LISTED} more (see the report)."] if len(d.overruns) > MAX_LISTED else []
     if more:
         pp.bullets(slide, more, pp.Box(0.4, 1.5 + height, 12.0, 0.5), size=12)
     elif 7.2 - (1.6 + height) >= 2.5:  # room left: the team's overrun rate over time
-        pp.picture(
-            slide,
-            _png(charts.overrun_rate(d.team_sprints), assets / "overruns.png"),
-            pp.Box(0.4, 1.6 + height, 8.0, 7.2 - 1.6 - height),
-        )
-    pp.notes(
-        slide,
-        [
-            f"{r[0]} {r[1]}: timebox {r[3]} h from {r[2]}, actual {r[4]} h, overrun {r[5]}, finished {r[6]}."
-            for r in rows
-        ]
-        + more,
-    )
+        pp.picture(slide, _png(chart, assets / "overruns.png"), pp.Box(0.4, 1.6 + height, 8.0, 5.6 - height))
+    notes = [
+        f"{r[0]} {r[1]}: timebox {r[3]} h from {r[2]}, actual {r[4]} h, overrun {r[5]}, finished {r[6]}." for r in rows
+    ]
+    pp.notes(slide, notes + more)
 
 
 def learnings_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
@@ -169,7 +170,7 @@ def learnings_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
     else:
         lines = [
             (
-                f"{scrub(r['key'])}: {r['marker'] + ': ' if isinstance(r.get('marker'), str) else ''}{scrub(r['text'])[:160]}",
+                f"{scrub(r['key'])}: {_marker(r)}{scrub(r['text'])[:160]}",
                 r["url"] if str(r.get("url", "")).startswith("http") else None,
             )
             for r in rows.head(MAX_LISTED).to_dict(orient="records")
@@ -178,7 +179,9 @@ def learnings_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
             lines.append(f"…and {len(rows) - MAX_LISTED} more (see the report).")
         pp.bullets(slide, lines, pp.Box(0.6, 1.5, 6.6, 5.6), size=14)
     pp.picture(
-        slide, _png(charts.weeks_with_learning(d.team_sprints), assets / "learnings.png"), pp.Box(7.4, 1.6, 5.6, 4.6)
+        slide,
+        _png(charts.weeks_with_learning(d.team_sprints, highlight=_sprint_id(d)), assets / "learnings.png"),
+        pp.Box(7.4, 1.6, 5.6, 4.6),
     )
     summary = [f"Learnings: {len(rows)}; per week: {per_week or '0'}; weeks with a learning: {weeks or 'n/a'}."]
     pp.notes(slide, summary + [line[0] if isinstance(line, tuple) else line for line in lines])
@@ -207,7 +210,8 @@ def comparison_slide(deck, d: SprintDeck, data: ReportData, assets: Path, scrub:
         ]
     pp.bullets(slide, lines, pp.Box(8.6, 1.5, 4.5, 5.8), size=12)
     rows = [
-        f"{charts.metric_label(r['metric'])}, {r['cadence']}: {f(r['estimate'])} [{f(r['ci_low'])}, {f(r['ci_high'])}], "
+        f"{charts.metric_label(r['metric'])}, {r['cadence']}: {f(r['estimate'])} "
+        f"[{f(r['ci_low'])}, {f(r['ci_high'])}], "
         f"{r['n_sprints']} sprints, {r['n_teams']} teams {r['warning'] or ''}".strip()
         for r in data.compare.to_dict(orient="records")
     ]

@@ -117,6 +117,10 @@ class Warehouse:
         """Kaplan-Meier median and 85th percentile latency, with intervals, per group and kind."""
         return self._metric("feedback_summary", as_of, by=by)
 
+    def feedback_curves(self, as_of: datetime | str | None = None, by: str = "cadence") -> pd.DataFrame:
+        """The Kaplan-Meier step curves of feedback latency, per group and kind, with intervals."""
+        return self._metric("feedback_curves", as_of, by=by)
+
     def overruns(self, as_of: datetime | str | None = None) -> pd.DataFrame:
         """Every item whose timebox ran over, with the rule that gave its timebox."""
         return self._metric("overruns", as_of)
