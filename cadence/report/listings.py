@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 import pandas as pd
@@ -148,11 +149,26 @@ SYNC_COLUMNS = [
     Column("scope", "Scope"),
     Column("last_success_at", "Last successful sync", fmt_time),
 ]
+def _run_sources(details: Any) -> str:
+    """One phrase per source of a nightly run: what it fetched, or why it failed."""
+    try:
+        sources = json.loads(details or "{}").get("sources", [])
+    except (TypeError, ValueError):
+        return ""
+    phrases = []
+    for s in sources:
+        outcome = (f"{s.get('items', 0)} items, {s.get('requests', 0)} requests" if s.get("ok")
+                   else f"FAILED: {s.get('error')}")
+        phrases.append(f"{s.get('kind')} {s.get('scope')}: {outcome}")
+    return "; ".join(phrases)
+
+
 RUN_COLUMNS = [
     Column("command", "Command"),
     Column("started_at", "Started", fmt_time),
     Column("ended_at", "Ended", fmt_time),
     Column("status", "Status"),
+    Column("details", "Sources", _run_sources),
 ]
 PROBLEM_COLUMNS = [
     Column("source", "Source"),
