@@ -119,3 +119,35 @@ def test_overlapping_runs_are_refused_and_a_killed_run_leaves_no_stuck_lock(tmp_
         holder.wait()
     with run_lock(db):
         assert Path(f"{db}.nightly.lock").read_text() == f"pid {os.getpid()}"
+
+
+def test_the_nightly_command_end_to_end_against_a_local_jira(shared_fixtures, tmp_path):
+    """A real sync of the recorded patternfly issues, a GitHub source that is down, the report, exit 2."""
+    from jira_payloads import patternfly
+    from jira_server import FakeJira
+
+    token = "nightly-s3cret-token"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JIRA_", "GITHUB_", "CADENCE_"))}
+    env.update(JIRA_EMAIL="me@example.com", JIRA_API_TOKEN=token, GITHUB_TOKEN="gh-" + token)
+    with FakeJira(patternfly(shared_fixtures), token=token) as jira:
+        (tmp_path / "cadence.toml").write_text(
+            f'[[sources]]\nkind = "jira"\nurl = "{jira.url}"\nprojects = ["OSUX", "PTNFLY"]\n\n'
+            '[[sources]]\nkind = "github"\nrepos = ["acme/models"]\napi_url = "http://127.0.0.1:9"\n'
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "cadence", "nightly", "--config", "cadence.toml", "--db", "w.duckdb",
+             "--out", "out", "--as-of", "2026-11-26T00:00:00"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        )
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("cadence: partial: github acme/models failed:")
+    assert "jira OSUX,PTNFLY:" in result.stdout and "items" in result.stdout
+    wh = cadence.open(tmp_path / "w.duckdb")
+    assert wh.query("SELECT count(*) AS n FROM items WHERE source = 'jira'")["n"].iloc[0] > 0
+    html = (tmp_path / "out" / "latest" / "report" / "report.html").read_text()
+    assert "github acme/models: FAILED" in html
+    for path in [tmp_path / "w.duckdb", *(tmp_path / "out").rglob("*")]:
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), path
+    assert token not in result.stdout + result.stderr
