@@ -29,7 +29,8 @@ def test_estimate_is_the_mean_and_teams_are_resampled_whole():
     two = out.loc[("say_do", "2w")]
     # Resampling teams {A, B}: pooled means are 2 (AA), 3 (AB) or 5 (BB), with AA and BB a quarter each.
     assert (two["estimate"], two["ci_low"], two["ci_high"]) == (3.0, 2.0, 5.0)
-    assert (two["n_sprints"], two["n_teams"], bool(two["small_sample"]), two["warning"]) == (3, 2, True, "")
+    assert (two["n_sprints"], two["n_teams"], bool(two["small_sample"]), two["warning"]) == (
+        3, 2, True, "only 2 teams: the interval is rough")
     one = out.loc[("say_do", "1w")]
     assert one["estimate"] == 4.0 and one["warning"] == ONE_TEAM and 2.0 <= one["ci_low"] < one["ci_high"] <= 6.0
     assert out.loc[("throughput_per_week", "1w"), "n_sprints"] == 0  # no values: counted as 0, never hidden

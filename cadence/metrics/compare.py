@@ -7,7 +7,7 @@ Decisions:
 - The estimate is the mean over sprints. Its 95% interval is a percentile bootstrap
   (``numpy.random.Generator(seed)``) that resamples whole teams (pooling their sprints) when the
   cadence has at least 2 teams, else sprints, with a warning. ``small_sample`` when fewer than 6
-  sprints or 2 teams carry a value.
+  sprints or 3 teams carry a value (two teams resample into only three compositions).
 - A **switch** is a change of cadence between consecutive closed sprints of one team, ignoring
   sprints of no 1/2/3-week cadence. Before = the run of sprints of the old cadence just before it,
   after = the run of the new one; each side and the difference (after - before) are bootstrapped
@@ -24,6 +24,8 @@ METRICS = (
     "say_do", "overrun_rate", "feedback_latency_median_h",
 )
 ONE_TEAM = "one team: cadence and team cannot be told apart"
+# Resampling two teams gives only three distinct compositions, so the interval is coarse.
+FEW_TEAMS = "only 2 teams: the interval is rough"
 SMALL = "small sample"
 
 
@@ -67,7 +69,8 @@ def compare(per_sprint: pd.DataFrame, seed: int = 0, n_boot: int = 2000) -> pd.D
             teams = part["team"].fillna("").to_numpy()
             n_teams = len(set(teams))
             if n_teams >= 2:
-                samples, warning = boot_cluster_mean(values, teams, rng, n_boot), ""
+                samples = boot_cluster_mean(values, teams, rng, n_boot)
+                warning = FEW_TEAMS if n_teams == 2 else ""
             else:
                 samples, warning = boot_mean(values, rng, n_boot), ONE_TEAM if len(values) else ""
             low, high = _interval(samples)
@@ -77,7 +80,7 @@ def compare(per_sprint: pd.DataFrame, seed: int = 0, n_boot: int = 2000) -> pd.D
                 "cadence_weeks": weeks.iloc[0] if len(weeks) else pd.NA,
                 "estimate": float(values.mean()) if len(values) else float("nan"),
                 "ci_low": low, "ci_high": high, "n_sprints": len(values), "n_teams": n_teams,
-                "small_sample": len(values) < 6 or n_teams < 2, "warning": warning,
+                "small_sample": len(values) < 6 or n_teams < 3, "warning": warning,
             })
     columns = ["metric", "cadence", "cadence_weeks", "estimate", "ci_low", "ci_high", "n_sprints", "n_teams",
                "small_sample", "warning"]

@@ -69,7 +69,11 @@ def title_slide(deck, d: SprintDeck, data: ReportData, scrub: Text) -> None:
     ]
     if data.synthetic:
         lines.append("Synthetic demo data: generated teams and numbers, not real ones.")
-    slide.placeholders[1].text = "\n".join(lines)
+    subtitle = slide.placeholders[1]
+    subtitle.text = "\n".join(lines)
+    for paragraph in subtitle.text_frame.paragraphs:
+        for run in paragraph.runs:
+            run.font.size = pp.Pt(18)
     pp.notes(slide, [f"Team {scrub(d.team)}, sprint {scrub(s['sprint_name'])} (id {s['sprint_id']}).", *lines])
 
 

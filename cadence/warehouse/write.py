@@ -71,7 +71,7 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Mapping[st
         elif dtype.endswith("[]") or dtype == "JSON":
             frame[column] = frame[column].map(_cell_json)
         elif dtype == "DATE":
-            frame[column] = frame[column].map(lambda v: None if v is None else str(v)[:10])
+            frame[column] = frame[column].map(lambda v: None if v is None or pd.isna(v) else str(v)[:10])
     frame = frame.drop_duplicates(subset=list(KEYS[table]), keep="last")
     selects = []
     for column in frame.columns:
@@ -102,7 +102,10 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Mapping[st
                 f"INSERT OR REPLACE INTO {table} ({names}) SELECT {', '.join(selects)} FROM _cadence_batch"
             ).fetchall()
     finally:
-        con.unregister("_cadence_batch")
+        try:
+            con.unregister("_cadence_batch")
+        except duckdb.Error:
+            pass  # inside an aborted transaction; the caller's error is the one that matters
     return len(frame)
 
 
