@@ -37,7 +37,8 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
 HOSTILE = [
     "'); DROP TABLE items; --", '" OR 1=1 --', "<script>alert(1)</script>", "<img src=x onerror=alert(1)>",
     "{{7*7}}", "${jndi:ldap://x}", "\x00", "\u202e\u2066evil", "😀" * 50, "\\", "%s%n%x", "../../../etc/passwd",
-    "2024-02-30T25:61:00.000+0000", "9999-12-31T23:59:59.999+9999", "0000-00-00", "NaN", "-Infinity", "1e309",
+    "2024-02-30T25:61:00.000+0000", "9999-12-31T23:59:59.999+9999", "0001-01-01T00:00:00.000+0000",
+    "0001-01-01T00:00:00Z", "0000-00-00", "NaN", "-Infinity", "1e309",
     "Sprint@1[id=,rapidViewId=,state=,name=]", "com.atlassian.greenhopper.service.sprint.Sprint@x[id=abc]",
     " ,, , ", "225, ,abc, 229", "",
 ]
