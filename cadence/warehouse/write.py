@@ -54,12 +54,8 @@ def _cell_json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=str, ensure_ascii=False)
 
 
-def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
-    """Insert or replace ``rows`` into ``table`` by its natural key; return how many were given."""
-    rows = list(rows)
-    if not rows:
-        return 0
-    types = _columns(con, table)
+def _frame(rows: list[Mapping[str, Any]], table: str, types: dict[str, str]) -> pd.DataFrame:
+    """Rows as a frame DuckDB can cast from: times parsed to UTC, lists and JSON as JSON text."""
     frame = pd.DataFrame.from_records(rows)
     unknown = set(frame.columns) - set(types)
     if unknown:
@@ -72,35 +68,38 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Mapping[st
             frame[column] = frame[column].map(_cell_json)
         elif dtype == "DATE":
             frame[column] = frame[column].map(lambda v: None if v is None or pd.isna(v) else str(v)[:10])
-    frame = frame.drop_duplicates(subset=list(KEYS[table]), keep="last")
-    selects = []
-    for column in frame.columns:
-        dtype = types[column]
-        if dtype.endswith("[]"):
-            selects.append(f'from_json("{column}", \'["VARCHAR"]\') AS "{column}"')
-        else:
-            selects.append(f'CAST("{column}" AS {dtype}) AS "{column}"')
-    names = ", ".join(f'"{c}"' for c in frame.columns)
+    return frame.drop_duplicates(subset=list(KEYS[table]), keep="last")
+
+
+def _insert_sql(table: str, columns: list[str], types: dict[str, str]) -> list[str]:
+    names = ", ".join(f'"{c}"' for c in columns)
+    selects = ", ".join(
+        f'from_json("{c}", \'["VARCHAR"]\') AS "{c}"' if types[c].endswith("[]") else f'CAST("{c}" AS {types[c]}) AS "{c}"'
+        for c in columns
+    )
+    if table == "data_quality":
+        # Keep when a problem was first seen; refresh its detail and last sighting.
+        return [f"INSERT INTO data_quality ({names}, first_seen, last_seen) SELECT {selects}, now(), now() "
+                "FROM _cadence_batch ON CONFLICT DO UPDATE SET detail = excluded.detail, last_seen = excluded.last_seen"]
+    if table == "events":
+        # events has no index (see schema.py): replace by natural key with a hash join.
+        return ["DELETE FROM events USING _cadence_batch b "
+                "WHERE events.source = b.source AND events.event_id = b.event_id",
+                f"INSERT INTO events ({names}) SELECT {selects} FROM _cadence_batch"]
+    return [f"INSERT OR REPLACE INTO {table} ({names}) SELECT {selects} FROM _cadence_batch"]
+
+
+def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert or replace ``rows`` into ``table`` by its natural key; return how many were given."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    types = _columns(con, table)
+    frame = _frame(rows, table, types)
     con.register("_cadence_batch", frame)
     try:
-        if table == "data_quality":
-            # Keep when a problem was first seen; refresh its detail and last sighting.
-            con.execute(
-                f"INSERT INTO data_quality ({names}, first_seen, last_seen) "
-                f"SELECT {', '.join(selects)}, now(), now() FROM _cadence_batch "
-                "ON CONFLICT DO UPDATE SET detail = excluded.detail, last_seen = excluded.last_seen"
-            ).fetchall()
-        elif table == "events":
-            # events has no index (see schema.py): replace by natural key with a hash join.
-            con.execute(
-                "DELETE FROM events USING _cadence_batch b "
-                "WHERE events.source = b.source AND events.event_id = b.event_id"
-            )
-            con.execute(f"INSERT INTO events ({names}) SELECT {', '.join(selects)} FROM _cadence_batch").fetchall()
-        else:
-            con.execute(
-                f"INSERT OR REPLACE INTO {table} ({names}) SELECT {', '.join(selects)} FROM _cadence_batch"
-            ).fetchall()
+        for sql in _insert_sql(table, list(frame.columns), types):
+            con.execute(sql).fetchall()
     finally:
         try:
             con.unregister("_cadence_batch")
