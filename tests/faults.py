@@ -26,7 +26,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -326,15 +325,6 @@ def differences(got: dict[str, list[tuple]], want: dict[str, list[tuple]]) -> di
             missing = [r for r in want[table] if r not in got[table]][:3]
             found[table] = {"got": len(got[table]), "want": len(want[table]), "extra": extra, "missing": missing}
     return found
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 if __name__ == "__main__":

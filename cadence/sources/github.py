@@ -84,7 +84,7 @@ class GitHub:
         """Run ``document``; return its data and the messages of any non-fatal errors."""
         for _ in range(self.policy.attempts):
             try:
-                response = self.http.request("POST", self.path, json={"query": document, "variables": variables})
+                response, body = self.http.request_json("POST", self.path, json={"query": document, "variables": variables})
             except HttpError as exc:
                 if exc.status == 403 and "secondary rate limit" in str(exc).lower():
                     # GitHub may send a secondary limit without Retry-After; its docs say wait a minute.
@@ -96,11 +96,10 @@ class GitHub:
                         "check that it is valid and has not expired"
                     ) from None
                 raise
-            try:
-                body = response.json()
-            except ValueError:
-                raise SourceError(f"GitHub at {self.api_url} answered with something that is not JSON") from None
-            errors = body.get("errors") or []
+            if not isinstance(body, dict):
+                raise SourceError(f"GitHub at {self.api_url} answered with JSON that is not a GraphQL response")
+            # A hostile or broken server may quote our Authorization header in its messages.
+            errors = [e if isinstance(e, dict) else {"message": str(e)} for e in self.http.redact(body.get("errors") or [])]
             # GraphQL answers an exhausted primary limit with 200 and an error of type RATE_LIMITED.
             if any(e.get("type") == "RATE_LIMITED" for e in errors):
                 reset = response.headers.get("X-RateLimit-Reset", "")

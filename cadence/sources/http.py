@@ -8,6 +8,7 @@ No message it raises contains a header value, so a token cannot leak through it.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import logging
 import random
@@ -29,7 +30,7 @@ class HttpError(SourceError):
     """A request failed for good. ``status`` is the HTTP status, or None for a network failure."""
 
     def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
-        super().__init__(message)
+        super().__init__(" ".join(message.split()))
         self.status = status
         self.body = body
 
@@ -97,6 +98,7 @@ class Http:
         self.policy = policy or RetryPolicy()
         self.stats = Stats()
         self.base_url = base_url.rstrip("/")
+        self._secrets = _secrets(headers or {}, auth)
         self._client = httpx.Client(
             base_url=self.base_url,
             headers=headers or {},
@@ -115,11 +117,31 @@ class Http:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def redact(self, value: Any) -> Any:
+        """``value`` (text, or JSON-like data) with every credential this client sends replaced.
+
+        A broken or hostile server may echo the Authorization header back in an error body.
+        """
+        if isinstance(value, str):
+            for secret in self._secrets:
+                value = value.replace(secret, "[redacted]")
+            return value
+        if isinstance(value, dict):
+            return {self.redact(k): self.redact(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.redact(v) for v in value]
+        return value
+
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send a request, retrying what is transient; return the final successful response.
 
         Raises ``HttpError`` for a 4xx (other than rate limits), or when retries run out.
         """
+        return self.request_json(method, path, expect_json=False, **kwargs)[0]
+
+    def request_json(self, method: str, path: str, expect_json: bool = True, **kwargs: Any) -> tuple[httpx.Response, Any]:
+        """Like ``request``, and the parsed JSON body. A body that does not parse (cut short by a
+        proxy or a reset connection) is retried like a dropped connection."""
         policy = self.policy
         for attempt in range(policy.attempts):
             self.stats.count(retry=attempt > 0)
@@ -129,14 +151,20 @@ class Http:
                 problem, response = f"{type(exc).__name__}", None
             else:
                 if response.status_code < 400:
-                    return response
-                if response.status_code not in RETRY_STATUSES and not _is_rate_limited(response):
+                    if not expect_json:
+                        return response, None
+                    try:
+                        return response, response.json()
+                    except ValueError:
+                        problem = "a body that is not JSON"
+                elif response.status_code not in RETRY_STATUSES and not _is_rate_limited(response):
                     raise HttpError(
-                        f"{method} {path} answered {response.status_code}: {_error_text(response)}",
+                        f"{method} {path} answered {response.status_code}: {_error_text(response, self.redact)}",
                         status=response.status_code,
-                        body=_json_or_none(response),
+                        body=self.redact(_json_or_none(response)),
                     )
-                problem = f"HTTP {response.status_code}"
+                else:
+                    problem = f"HTTP {response.status_code}"
             if attempt == policy.attempts - 1:
                 break
             wait = retry_after_s(response) if response is not None else None
@@ -153,17 +181,22 @@ class Http:
         )
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
-        return _json(self.request("GET", path, **kwargs), path)
+        return self.request_json("GET", path, **kwargs)[1]
 
     def post_json(self, path: str, body: Any, **kwargs: Any) -> Any:
-        return _json(self.request("POST", path, json=body, **kwargs), path)
+        return self.request_json("POST", path, json=body, **kwargs)[1]
 
 
-def _json(response: httpx.Response, path: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise HttpError(f"{path} answered with something that is not JSON", status=response.status_code) from None
+def _secrets(headers: dict[str, str], auth: Any) -> list[str]:
+    """Every form in which this client's credentials travel: header values, their tokens, basic auth."""
+    found = []
+    for name, value in headers.items():
+        if name.lower() in ("authorization", "proxy-authorization", "private-token", "x-api-key") and value:
+            found += [value, value.split(" ", 1)[-1]]
+    if isinstance(auth, tuple) and len(auth) == 2:
+        user, password = (str(part) for part in auth)
+        found += [password, base64.b64encode(f"{user}:{password}".encode()).decode()]
+    return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
 
 
 def _json_or_none(response: httpx.Response) -> Any:
@@ -173,7 +206,7 @@ def _json_or_none(response: httpx.Response) -> Any:
         return None
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(response: httpx.Response, redact: Callable[[Any], Any] = lambda text: text) -> str:
     """The server's own error message, short and on one line (Jira's errorMessages, GitHub's message)."""
     body = _json_or_none(response)
     parts: list[str] = []
@@ -182,5 +215,5 @@ def _error_text(response: httpx.Response) -> str:
         parts += [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()] if isinstance(body.get("errors"), dict) else []
         if body.get("message"):
             parts.append(str(body["message"]))
-    text = "; ".join(parts) or response.reason_phrase or "no details"
+    text = redact("; ".join(parts) or response.reason_phrase or "no details")
     return " ".join(text.split())[:300]

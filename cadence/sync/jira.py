@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cadence import warehouse
 from cadence.config import Config
-from cadence.errors import SourceError
+from cadence.errors import CadenceError, SourceError
 from cadence.normalize import jira as normalize
 from cadence.normalize.jira_fields import People, discover_fields, jira_time
 from cadence.progress import Progress, silent
@@ -46,6 +46,7 @@ from cadence.warehouse.write import load_cursor
 log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=2)
+PROJECT_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*|\d+")
 
 
 @dataclass
@@ -108,6 +109,11 @@ def sync_jira(
     """Sync issues, changelogs, comments, boards and sprints from one Jira site into ``db_path``."""
     if not projects and not jql:
         raise SourceError("say what to sync from Jira: --project KEY (one or more) or --jql QUERY")
+    for key in projects:
+        # The key goes into JQL; refusing what no Jira key looks like keeps it from changing the query.
+        if not PROJECT_KEY.fullmatch(key):
+            raise CadenceError(f"--project {' '.join(key.split())} is not a Jira project key "
+                               "(a letter, then letters, digits or _) or a numeric project id")
     report = SyncReport(source="jira")
     with JiraSource(url, env, policy) as source, ExitStack() as cleanup:
         run = Run(Path(db_path), source, report, progress)
@@ -196,8 +202,7 @@ def prepare(run: Run, projects: list[str], board_ids: list[int], config: Config)
         batch.teams.append(normalize.board_team(board, config))
         batch.raw += [normalize.raw("board", board["id"], board, now, people),
                       normalize.raw("board_configuration", board["id"], detail["configuration"], now, people)]
-        batch.raw += [normalize.raw("sprint", s["id"], s, now, people) for s in detail["sprints"]]
-        batch.sprints += [normalize.sprint(s, site, board["id"]) for s in detail["sprints"]]
+        board_sprints(batch, detail["sprints"], site, board["id"], now)
         batch.problems += detail["problems"]
     batch.teams += [Team(team=site.team_for_project(p), source="jira", scope=f"jira:project:{p}", synthetic=False)
                     for p in projects if not any(_board_project(b) == p for b in boards)]
@@ -207,6 +212,18 @@ def prepare(run: Run, projects: list[str], board_ids: list[int], config: Config)
     log.info("jira %s (%s): %d boards, %d sprints, sprint field %s, story points %s",
              source.url, kind, len(boards), len(batch.sprints), fields.sprint, fields.story_points)
     return site, zone
+
+
+def board_sprints(batch: Batch, payloads: list[Any], site: normalize.Site, board_id: Any, now: datetime) -> None:
+    """Add a board's sprints to ``batch``; a malformed one is kept raw and counted, and the rest go on."""
+    for payload in payloads:
+        sprint_id = payload.get("id", "?") if isinstance(payload, Mapping) else "?"
+        batch.raw.append(normalize.raw("sprint", sprint_id, payload, now, site.people))
+        try:
+            batch.sprints.append(normalize.sprint(payload, site, board_id))
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            batch.problems.append(normalize.problem("sprint", sprint_id, "malformed_sprint",
+                                                    f"{type(exc).__name__}: {exc}"[:300]))
 
 
 def find_boards(run: Run, projects: list[str], board_ids: list[int], batch: Batch) -> list[dict[str, Any]]:
