@@ -247,3 +247,14 @@ def test_configuration_maps_boards_to_teams_and_overrides_the_estimate_field(pf,
     assert rows(db_path, "SELECT count(*) FROM items WHERE story_points IS NOT NULL") == [(0,)]
     assert rows(db_path, "SELECT count(*) FROM events WHERE field = 'story_points'") == [(0,)]
     assert "customfield_10006" in jira.seen("/search/jql")[0].query["fields"].split(",")
+
+
+def test_a_later_run_without_boards_keeps_the_sprints_a_board_gave(pf, db_path):
+    query = "SELECT sprint_key, team, name, goal, planned_start, planned_end, board_id FROM sprints ORDER BY ALL"
+    with FakeJira(pf) as jira:
+        sync(jira, db_path, projects=["OSUX"], boards=[24])
+        from_board = rows(db_path, query)
+        sync(jira, db_path, projects=[], jql="project = OSUX", full=True)
+    assert from_board and all(r[1] and r[4] for r in from_board)  # the board gave team and dates
+    after = {r[0]: r for r in rows(db_path, query)}
+    assert [after[r[0]] for r in from_board] == from_board

@@ -83,6 +83,13 @@ class Run:
             self._open.close()
             self._open, self._con = None, None
 
+    def saved_board_sprints(self) -> set[str]:
+        """Ids of sprints already saved whole from a board (the Agile API), in an earlier run or this one."""
+        rows = self.connection().execute(
+            "SELECT sprint_id FROM sprints WHERE source = 'jira' AND board_id IS NOT NULL"
+        ).fetchall()
+        return {r[0] for r in rows}
+
     def save(self, batch: Batch, cursor: warehouse.Cursor | None = None) -> None:
         warehouse.save(self.connection(), batch, cursor)
         if time.monotonic() - self._opened_at > self.HOLD_S:
@@ -207,8 +214,10 @@ def prepare(run: Run, projects: list[str], board_ids: list[int], config: Config)
     batch.teams += [Team(team=site.team_for_project(p), source="jira", scope=f"jira:project:{p}", synthetic=False)
                     for p in projects if not any(_board_project(b) == p for b in boards)]
     batch.sprints = list({s["sprint_key"]: s for s in batch.sprints}.values())
-    site = replace(site, known_sprints=frozenset(s["sprint_id"] for s in batch.sprints))
     run.save(batch)
+    # A sprint seen only in an issue's Sprint field must not overwrite the whole row a board gave,
+    # even one saved by an earlier run (a --jql run may fetch no boards).
+    site = replace(site, known_sprints=frozenset(run.saved_board_sprints() | {s["sprint_id"] for s in batch.sprints}))
     log.info("jira %s (%s): %d boards, %d sprints, sprint field %s, story points %s",
              source.url, kind, len(boards), len(batch.sprints), fields.sprint, fields.story_points)
     return site, zone
