@@ -99,6 +99,7 @@ class Http:
         self.stats = Stats()
         self.base_url = base_url.rstrip("/")
         self._secrets = _secrets(headers or {}, auth)
+        _LOG_SECRETS.update(self._secrets)
         self._client = httpx.Client(
             base_url=self.base_url,
             headers=headers or {},
@@ -185,6 +186,25 @@ class Http:
 
     def post_json(self, path: str, body: Any, **kwargs: Any) -> Any:
         return self.request_json("POST", path, json=body, **kwargs)[1]
+
+
+# httpx and httpcore log raw headers at DEBUG; a server that echoes our token in a response header
+# would put it in a user's debug log. Their loggers redact every credential a client was given.
+_LOG_SECRETS: set[str] = set()
+
+
+class _RedactSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _LOG_SECRETS:
+            message = record.getMessage()
+            for secret in sorted(_LOG_SECRETS, key=len, reverse=True):
+                message = message.replace(secret, "[redacted]")
+            record.msg, record.args = message, ()
+        return True
+
+
+for _name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy"):
+    logging.getLogger(_name).addFilter(_RedactSecrets())
 
 
 def _secrets(headers: dict[str, str], auth: Any) -> list[str]:

@@ -45,19 +45,43 @@ def _lock_message(path: Path, exc: Exception) -> str:
     )
 
 
+def _write_wanted(path: Path) -> Path:
+    return Path(f"{path}.write-wanted")
+
+
+def _writer_waiting(path: Path) -> bool:
+    """True while a writer is queued for the file; a marker a killed writer left goes stale in 2 s."""
+    try:
+        return time.time() - _write_wanted(path).stat().st_mtime < 2.0
+    except FileNotFoundError:
+        return False
+
+
 def _raw_connect(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+    # Readers reopen within milliseconds, so a writer backing off could wait for ever behind a
+    # notebook polling in a loop. A queued writer leaves a marker, and readers let it go first.
     deadline = time.monotonic() + wait_s
     delay = 0.05
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.Error as exc:
-            if not _is_lock_error(exc):
-                raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
-            if time.monotonic() >= deadline:
-                raise WarehouseError(_lock_message(path, exc)) from None
+    marker = _write_wanted(path)
+    try:
+        while True:
+            if read_only and _writer_waiting(path) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            try:
+                return duckdb.connect(str(path), read_only=read_only)
+            except duckdb.Error as exc:
+                if not _is_lock_error(exc):
+                    raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+                if time.monotonic() >= deadline:
+                    raise WarehouseError(_lock_message(path, exc)) from None
+                if not read_only:
+                    marker.touch()
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
+    finally:
+        if not read_only:
+            marker.unlink(missing_ok=True)
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
