@@ -22,12 +22,11 @@ import os
 import shutil
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
-
-from contextlib import contextmanager
 
 from cadence.config import Config
 from cadence.errors import CadenceError
