@@ -70,6 +70,9 @@ def title_slide(deck, d: SprintDeck, data: ReportData, scrub: Text) -> None:
     if data.synthetic:
         lines.append("Synthetic demo data: generated teams and numbers, not real ones.")
     subtitle = slide.placeholders[1]
+    # The default layout is 4:3; widen the subtitle to the 16:9 slide, under the title.
+    subtitle.left, subtitle.top = pp.Inches(0.5), pp.Inches(2.5)
+    subtitle.width, subtitle.height = pp.WIDTH - pp.Inches(1.0), pp.Inches(3.0)
     subtitle.text = "\n".join(lines)
     for paragraph in subtitle.text_frame.paragraphs:
         for run in paragraph.runs:
