@@ -18,6 +18,9 @@ Like the fake servers it never imports cadence at module level (the zygote impor
 from __future__ import annotations
 
 import http.client
+import random
+import shutil
+import time
 import json
 import os
 import re
@@ -329,3 +332,58 @@ def differences(got: dict[str, list[tuple]], want: dict[str, list[tuple]]) -> di
 
 if __name__ == "__main__":
     _zygote_main(sys.argv[1])
+
+
+def copy_db(src: Path, dst: Path) -> None:
+    """Copy a warehouse file, with its write-ahead log when there is one."""
+    shutil.copy(src, dst)
+    if Path(f"{src}.wal").exists():
+        shutil.copy(f"{src}.wal", f"{dst}.wal")
+
+
+@dataclass
+class Phase:
+    """One kind of sync to kill: where the proxy points, how long and how many requests a clean run
+    took, the file it starts from (None: empty) and the digest a clean run ends with."""
+
+    upstream: str
+    seconds: float
+    requests: int
+    start_db: Path | None
+    reference: dict[str, list[tuple]]
+
+
+def kill_and_rerun(zygote: "Zygote", proxy: FaultProxy, argv: Callable[[Path], list[str]], env: dict[str, str],
+                   cwd: Path, phases: dict[str, Phase], rng: random.Random, wanted: int) -> tuple[int, int]:
+    """SIGKILL syncs, alternating ``first`` and ``incremental`` phases, half at a random moment and half
+    while a random request is in flight; after each kill a rerun must give the phase's reference tables.
+    Returns (kills, attempts); a run that finished before its kill landed does not count."""
+    kills = attempts = 0
+    while kills < wanted and attempts < 3 * wanted:
+        attempts += 1
+        name = "first" if attempts % 2 else "incremental"
+        phase = phases[name]
+        db = cwd / f"killed-{attempts}.duckdb"
+        if phase.start_db is not None:
+            copy_db(phase.start_db, db)
+        proxy.upstream, proxy.seen = phase.upstream, []
+        target: dict[str, int] = {}
+        if rng.random() < 0.5:
+            nth = rng.randint(1, phase.requests)
+            proxy.on_request = lambda n: kill(target["pid"]) if n == nth and "pid" in target else None
+            target["pid"] = zygote.start(argv(db), env, cwd)
+        else:
+            proxy.on_request = None
+            target["pid"] = zygote.start(argv(db), env, cwd)
+            time.sleep(rng.uniform(0.0, phase.seconds))
+            kill(target["pid"])
+        code = zygote.wait(target["pid"])
+        proxy.on_request = None
+        if code != -9:
+            assert code == 0, zygote.output(target["pid"])
+            continue
+        kills += 1
+        rerun = zygote.start(argv(db), env, cwd)
+        assert zygote.wait(rerun) == 0, zygote.output(rerun)
+        assert differences(digest(db), phase.reference) == {}, f"kill {kills} ({name})"
+    return kills, attempts

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import os
 import random
-import shutil
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,7 +20,7 @@ from cadence.config import Config
 from cadence.errors import SourceError
 from cadence.sources.http import RetryPolicy
 from cadence.sync.github import sync_github
-from faults import Fault, FaultProxy, Zygote, differences, digest, kill
+from faults import Fault, FaultProxy, Phase, Zygote, copy_db, differences, digest, kill_and_rerun
 from github_server import GitHubServer, github_schema
 
 TOKEN = "ghp_faultTOKEN2718"
@@ -86,11 +85,6 @@ def _sync(url: str, db: Path, policy: RetryPolicy = FAST, now: datetime = NOW):
                        now=lambda: now)
 
 
-def _copy(src: Path, dst: Path) -> None:
-    shutil.copy(src, dst)
-    if Path(f"{src}.wal").exists():
-        shutil.copy(f"{src}.wal", f"{dst}.wal")
-
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory):
@@ -125,7 +119,7 @@ def test_sigkill_at_random_points_then_rerun_converges(zygote, tmp_path):
         first_s, first_requests = time.monotonic() - started, len(proxy.seen)
         proxy.upstream, proxy.seen = second.url, []
         reference_db = tmp_path / "reference.duckdb"
-        _copy(base_db, reference_db)
+        copy_db(base_db, reference_db)
         started = time.monotonic()
         assert zygote.run(argv(reference_db), env, tmp_path) == 0
         incremental_s, incremental_requests = time.monotonic() - started, len(proxy.seen)
@@ -134,35 +128,11 @@ def test_sigkill_at_random_points_then_rerun_converges(zygote, tmp_path):
         assert zygote.run(argv(fresh), env, tmp_path) == 0
         assert differences(references["incremental"], digest(fresh)) == {}  # incremental == full
 
-        kills = attempts = 0
-        while kills < KILLS and attempts < 3 * KILLS:
-            attempts += 1
-            phase = "first" if attempts % 2 else "incremental"
-            db = tmp_path / f"killed-{attempts}.duckdb"
-            if phase == "incremental":
-                _copy(base_db, db)
-            proxy.upstream = first.url if phase == "first" else second.url
-            proxy.seen = []
-            duration, requests = (first_s, first_requests) if phase == "first" else (incremental_s, incremental_requests)
-            target: dict[str, int] = {}
-            if rng.random() < 0.5:
-                nth = rng.randint(1, requests)
-                proxy.on_request = lambda n: kill(target["pid"]) if n == nth and "pid" in target else None
-                target["pid"] = zygote.start(argv(db), env, tmp_path)
-            else:
-                proxy.on_request = None
-                target["pid"] = zygote.start(argv(db), env, tmp_path)
-                time.sleep(rng.uniform(0.0, duration))
-                kill(target["pid"])
-            code = zygote.wait(target["pid"])
-            proxy.on_request = None
-            if code != -9:
-                assert code == 0, zygote.output(target["pid"])
-                continue
-            kills += 1
-            rerun = zygote.start(argv(db), env, tmp_path)
-            assert zygote.wait(rerun) == 0, zygote.output(rerun)
-            assert differences(digest(db), references[phase]) == {}, f"kill {kills} ({phase})"
+        phases = {
+            "first": Phase(first.url, first_s, first_requests, None, references["first"]),
+            "incremental": Phase(second.url, incremental_s, incremental_requests, base_db, references["incremental"]),
+        }
+        kills, attempts = kill_and_rerun(zygote, proxy, argv, env, tmp_path, phases, rng, KILLS)
     print(f"github kills={kills} attempts={attempts}")
     assert kills == KILLS
 
