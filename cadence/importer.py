@@ -90,7 +90,7 @@ def _quote(text: str) -> str:
 # JSON for lists. Re-extracting fields with ->> parses the line again per field and was 5x slower.
 STRUCT = "{" + ", ".join(
     dict.fromkeys(
-        [f'"record": "VARCHAR"']
+        ['"record": "VARCHAR"']
         + [f'"{f.name}": "{"JSON" if f.type == "LIST" else "VARCHAR"}"' for _, fs in SPECS.values() for f in fs]
     )
 ) + "}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cadence.records import Batch
+
 
 @dataclass
 class SyncReport:
@@ -15,6 +17,15 @@ class SyncReport:
     problems: int = 0
     requests: int = 0
     errors: list[str] = field(default_factory=list)  # one line each, no secrets
+    sprint_keys: set[str] = field(default_factory=set, repr=False)
+
+    def add(self, batch: Batch) -> None:
+        """Count a saved batch; sprints are counted once however many pages name them."""
+        self.items += len(batch.items)
+        self.events += len(batch.events)
+        self.problems += len(batch.problems)
+        self.sprint_keys.update(s["sprint_key"] for s in batch.sprints)
+        self.sprints = len(self.sprint_keys)
 
     @property
     def partial(self) -> bool:

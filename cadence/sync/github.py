@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -61,7 +61,6 @@ class Run:
     progress: Progress
     now: datetime
     pages_saved: int = 0
-    sprint_keys: set[str] = field(default_factory=set)
 
     @property
     def stamp(self) -> str:
@@ -72,11 +71,7 @@ class Run:
         with warehouse.connect(self.db_path, read_only=False) as con:
             warehouse.save(con, batch, cursor)
         self.pages_saved += 1
-        self.report.items += len(batch.items)
-        self.report.events += len(batch.events)
-        self.report.problems += len(batch.problems)
-        self.sprint_keys.update(s["sprint_key"] for s in batch.sprints)
-        self.report.sprints = len(self.sprint_keys)
+        self.report.add(batch)
 
     def query(self, sql: str, params: list[Any]) -> list[tuple]:
         with warehouse.connect(self.db_path, read_only=False) as con:

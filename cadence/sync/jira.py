@@ -24,7 +24,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from queue import Empty, Full, Queue
@@ -64,7 +64,6 @@ class Run:
     report: SyncReport
     progress: Progress
     pages_saved: int = 0
-    sprint_keys: set[str] = field(default_factory=set)
     _open: ExitStack | None = None
     _con: Any = None
     _opened_at: float = 0.0
@@ -94,11 +93,7 @@ class Run:
         warehouse.save(self.connection(), batch, cursor)
         if time.monotonic() - self._opened_at > self.HOLD_S:
             self.release()
-        self.report.items += len(batch.items)
-        self.report.events += len(batch.events)
-        self.report.problems += len(batch.problems)
-        self.sprint_keys.update(s["sprint_key"] for s in batch.sprints)
-        self.report.sprints = len(self.sprint_keys)
+        self.report.add(batch)
 
 
 def sync_jira(
