@@ -71,7 +71,7 @@ def test_a_failure_after_saved_pages_is_partial_and_resumes(db_path):
 def test_killed_sync_resumes_without_loss_or_duplicates(tmp_path):
     data = synthetic(500, histories=4, seed=6)
     killed_db, clean_db = tmp_path / "killed.duckdb", tmp_path / "clean.duckdb"
-    script = textwrap.dedent(f"""
+    script = textwrap.dedent("""
         import sys
         from pathlib import Path
         from cadence.config import Config
