@@ -86,10 +86,6 @@ class GitHub:
             try:
                 response, body = self.http.request_json("POST", self.path, json={"query": document, "variables": variables})
             except HttpError as exc:
-                if exc.status == 403 and "secondary rate limit" in str(exc).lower():
-                    # GitHub may send a secondary limit without Retry-After; its docs say wait a minute.
-                    self._sleep(60.0, "secondary rate limit without Retry-After")
-                    continue
                 if exc.status == 401:
                     raise AuthError(
                         f"GitHub at {self.api_url} rejected the token in GITHUB_TOKEN (401 Bad credentials); "

@@ -75,12 +75,24 @@ def retry_after_s(response: httpx.Response, now: float | None = None) -> float |
     return None
 
 
+# GitHub may send a secondary rate limit as a bare 403 with only a message; its docs say wait a minute.
+SECONDARY_LIMIT_WAIT_S = 60.0
+
+
+def _secondary_limit(response: httpx.Response) -> bool:
+    body = _json_or_none(response)
+    message = str(body.get("message", "")) if isinstance(body, dict) else ""
+    return response.status_code == 403 and "secondary rate limit" in message.lower()
+
+
 def _is_rate_limited(response: httpx.Response) -> bool:
     if response.status_code == 429:
         return True
     # GitHub answers secondary rate limits with 403 and Retry-After or an exhausted quota.
     return response.status_code == 403 and (
-        "Retry-After" in response.headers or response.headers.get("X-RateLimit-Remaining") == "0"
+        "Retry-After" in response.headers
+        or response.headers.get("X-RateLimit-Remaining") == "0"
+        or _secondary_limit(response)
     )
 
 
@@ -169,6 +181,8 @@ class Http:
             if attempt == policy.attempts - 1:
                 break
             wait = retry_after_s(response) if response is not None else None
+            if wait is None and response is not None and _secondary_limit(response):
+                wait = SECONDARY_LIMIT_WAIT_S
             if wait is None:
                 wait = policy.backoff_s * (2**attempt) * (0.5 + random.random())
             wait = min(wait, policy.max_wait_s)
