@@ -154,8 +154,14 @@ def _core_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _events_initial(con: duckdb.DuckDBPyConnection) -> None:
+    # Values an item was created with, rebuilt as events at ``created`` (see cadence/records.py).
+    con.execute("ALTER TABLE events ADD COLUMN initial BOOLEAN DEFAULT FALSE")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "core_tables", _core_tables),
+    Migration(2, "events_initial_values", _events_initial),
 ]
 
 # The newest schema this build of cadence understands.
