@@ -27,7 +27,8 @@ from jira_server import FakeJira
 ENV = {"JIRA_EMAIL": "me@example.com", "JIRA_API_TOKEN": "s3cret-token"}
 FAST = RetryPolicy(attempts=2, backoff_s=0.0, sleep=lambda s: None)
 TOKEN = "ghp_hostileTOKEN"
-TABLES = ["teams", "sprints", "items", "events", "statuses", "snapshots", "raw", "sync_state", "data_quality", "runs"]
+TABLES = ["teams", "sprints", "items", "events", "statuses", "snapshots", "raw", "sync_state", "data_quality", "runs",
+          "sprint_reports", "sprint_report_issues"]
 
 HOSTILE_KEYS = [
     'BEN" OR project = "BEN',
@@ -84,7 +85,8 @@ def test_user_jql_with_injection_text_reaches_jira_intact_and_is_stored_as_data(
     assert report.items == 6 and _tables(db) == sorted(TABLES + ["schema_migrations"])
     with duckdb.connect(str(db), read_only=True) as con:
         scopes = [r[0] for r in con.execute("SELECT scope FROM sync_state ORDER BY scope").fetchall()]
-        assert scopes == sorted(["BEN", jql])  # the JQL is a value, stored as it was given
+        # the JQL is a value, stored as it was given; board 1's Sprint Report cursor is its own scope
+        assert scopes == sorted(["BEN", jql, "sprint_reports:board:1"])
 
 
 @pytest.mark.parametrize("repo", [

@@ -1,0 +1,268 @@
+"""Our sprint report against Jira's own (``reconciliation``, ``reconciliation_keys``, ``jira_report``).
+
+How Jira's Sprint Report maps onto our counts (see docs/jira-sprint-report.md):
+
+============== ================================================ ===========================================
+count          Jira's report                                    ours (``membership_flags``)
+============== ================================================ ===========================================
+committed      every listed issue not in issueKeysAddedDuring-   in the sprint at its start
+               Sprint, in any section (punted ones too)
+added          the issues in issueKeysAddedDuringSprint          entered after the start, not committed
+removed        puntedIssues                                      in it during the sprint, not at completion
+completed      completedIssues (board's rightmost column)        in it at completion, status category done
+carried_over   issuesNotCompletedInCurrentSprint                 in it at completion, not done
+============== ================================================ ===========================================
+
+``issuesCompletedInAnotherSprint`` counts in committed or added only: Jira sets those issues apart,
+while we count them completed when they are done and in the sprint at its completion.
+
+Decisions:
+
+- Agreement is on **keys**, not numbers: a count agrees when both sides name the same issues.
+- Only sprints closed as of ``as_of`` with a parsed report are compared. ``jira_report`` is
+  ``agrees`` or ``differs`` for those, ``unavailable`` for other closed Jira sprints, and missing
+  for sprints that are not closed or not from Jira.
+- The board's last column is the rightmost column of its configuration *now* (the last one that
+  has statuses); Jira used the columns as they were at the close.
+- Each key on one side only gets the first cause that fits, in the order of ``CAUSES``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cadence.metrics.membership import member_events, membership_flags, sprints_as_of
+from cadence.metrics.sql import Context, lit
+from cadence.metrics.timing import item_ids, status_events
+
+COUNTS = ("committed", "added", "removed", "completed", "carried_over")
+NEAR_S = 60  # "the same minute": Jira shows and edits sprint times to the minute
+
+# Both sides hold the key at the close and only split it between completed and carried over.
+AT_CLOSE = "f.count IN ('completed', 'carried_over') AND f.ours_at_close AND f.jira_at_close"
+# (name, SQL condition over the facts f, message). The first that holds is the key's cause.
+CAUSES = [
+    ("unknown_issue", "NOT f.known",
+     "unknown issue: not in the warehouse (outside the synced projects, moved or deleted)"),
+    ("changelog_incomplete", "f.changelog_incomplete",
+     "changelog incomplete: Jira sent fewer histories than the issue has (see data quality)"),
+    ("subtask", "f.side = 'ours' AND f.subtask",
+     "a sub-task: Jira's Sprint Report lists parent issues only"),
+    ("completed_before_start", "f.count = 'completed' AND f.side = 'ours' AND f.other_sprint AND f.done_at_start",
+     "completed before the sprint started (Jira lists it apart, as completed outside this sprint)"),
+    ("completed_outside", "f.count = 'completed' AND f.side = 'ours' AND f.other_sprint",
+     "completed outside this sprint (Jira lists it apart)"),
+    ("done_not_last_column", f"{AT_CLOSE} AND f.ours_done AND f.last_column IS NOT NULL AND NOT f.in_last_column",
+     "done in a status that is not the board's last column ({status})"),
+    ("last_column_not_done", f"{AT_CLOSE} AND NOT f.ours_done AND f.in_last_column",
+     "in the board's last column, in a status whose category is not done ({status})"),
+    ("start_minute", f"f.count IN ('committed', 'added') AND f.start_gap_s < {NEAR_S}",
+     "added at the start minute: its Sprint change is within a minute of the sprint's start"),
+    ("before_activation", "f.count IN ('committed', 'added') AND f.between_starts",
+     "added between the sprint's planned start and the moment it was started"),
+    ("created_inside", "f.created_inside AND NOT f.has_sprint_events",
+     "created inside the sprint: no changelog entry records the Sprint it was created with"),
+    ("close_minute", f"f.close_gap_s < {NEAR_S}",
+     "changed at the close minute: a status or Sprint change within a minute of the close"),
+    ("no_sprint_history", "NOT f.has_sprint_events",
+     "no Sprint change in its history for this sprint: when, or whether, it joined is not recorded"),
+]
+UNEXPLAINED = "unexplained"
+
+
+def reported_sprints(ctx: Context) -> str:
+    """Sprints closed as of ``as_of`` that have a parsed Jira report, with their report's board."""
+    sp = ctx.ensure("sprints", sprints_as_of)
+    return f"""
+        SELECT sp.sprint_key, sp.team, sp.sprint_id, sp.sprint_name, sp.start, sp.planned_start, sp.actual_start,
+               sp.completion, r.board_id
+        FROM {sp} sp JOIN sprint_reports r USING (sprint_key)
+        WHERE sp.state = 'closed' AND sp.source = 'jira'
+    """
+
+
+def _jira_keys(ctx: Context) -> str:
+    rep = ctx.ensure("recon_sprints", reported_sprints)
+    return f"""
+        WITH r AS (SELECT i.* FROM sprint_report_issues i SEMI JOIN {rep} USING (sprint_key))
+        SELECT DISTINCT sprint_key, 'committed' AS count, key FROM r WHERE NOT added_during_sprint
+        UNION SELECT sprint_key, 'added', key FROM r WHERE added_during_sprint
+        UNION SELECT sprint_key, 'removed', key FROM r WHERE section = 'punted'
+        UNION SELECT sprint_key, 'completed', key FROM r WHERE section = 'completed'
+        UNION SELECT sprint_key, 'carried_over', key FROM r WHERE section = 'not_completed'
+    """
+
+
+def _our_keys(ctx: Context) -> str:
+    rep = ctx.ensure("recon_sprints", reported_sprints)
+    mem = ctx.ensure("member_flags", membership_flags)
+    return f"""
+        WITH m AS (SELECT f.* FROM {mem} f SEMI JOIN {rep} USING (sprint_key) WHERE f.source = 'jira')
+        SELECT sprint_key, 'committed' AS count, key FROM m WHERE committed
+        UNION ALL SELECT sprint_key, 'added', key FROM m WHERE added
+        UNION ALL SELECT sprint_key, 'removed', key FROM m WHERE removed
+        UNION ALL SELECT sprint_key, 'completed', key FROM m WHERE at_completion AND done_at_completion
+        UNION ALL SELECT sprint_key, 'carried_over', key FROM m WHERE at_completion AND NOT done_at_completion
+    """
+
+
+def compared(ctx: Context) -> str:
+    """One row per (reported sprint, count, key) either side counts: ``ours``, ``jira`` (booleans)."""
+    ours, jira = ctx.ensure("recon_ours", _our_keys), ctx.ensure("recon_jira", _jira_keys)
+    return f"""
+        SELECT coalesce(o.sprint_key, j.sprint_key) AS sprint_key, coalesce(o.count, j.count) AS count,
+               coalesce(o.key, j.key) AS key, o.key IS NOT NULL AS ours, j.key IS NOT NULL AS jira
+        FROM {ours} o FULL OUTER JOIN {jira} j ON o.sprint_key = j.sprint_key AND o.count = j.count AND o.key = j.key
+    """
+
+
+def verdicts(ctx: Context) -> str:
+    """``sprint_key, jira_report``: agrees | differs | unavailable (closed Jira sprints only)."""
+    sp = ctx.ensure("sprints", sprints_as_of)
+    rep = ctx.ensure("recon_sprints", reported_sprints)
+    pairs = ctx.ensure("recon_pairs", compared)
+    return f"""
+        WITH differs AS (SELECT sprint_key, bool_or(ours <> jira) AS differs FROM {pairs} GROUP BY ALL)
+        SELECT sp.sprint_key,
+            CASE WHEN rep.sprint_key IS NULL THEN 'unavailable'
+                 WHEN coalesce(d.differs, FALSE) THEN 'differs' ELSE 'agrees' END AS jira_report
+        FROM {sp} sp LEFT JOIN {rep} rep USING (sprint_key) LEFT JOIN differs d USING (sprint_key)
+        WHERE sp.state = 'closed' AND sp.source = 'jira'
+    """
+
+
+def jira_report(ctx: Context) -> pd.Series:
+    """sprint_key -> agrees | differs | unavailable, for the closed Jira sprints."""
+    frame = ctx.df(f"SELECT * FROM {ctx.ensure('recon_verdicts', verdicts)}")
+    return frame.set_index("sprint_key")["jira_report"].astype("string")
+
+
+def _last_columns(ctx: Context) -> str:
+    """Board id -> the status ids of its rightmost column that has any (board configuration)."""
+    columns = "STRUCT(name VARCHAR, statuses STRUCT(id VARCHAR)[])[]"
+    return f"""
+        SELECT entity_id AS board_id, list_transform(list_filter(
+                   TRY_CAST(payload->'$.columnConfig.columns' AS {columns}), lambda c: len(c.statuses) > 0
+               )[-1].statuses, lambda s: s.id) AS last_column
+        FROM raw WHERE source = 'jira' AND entity = 'board_configuration'
+    """
+
+
+def _facts(ctx: Context) -> str:
+    """What the history says about each key counted on one side only."""
+    rep = ctx.ensure("recon_sprints", reported_sprints)
+    pairs = ctx.ensure("recon_pairs", compared)
+    ev = ctx.ensure("member_ev", member_events)
+    status = ctx.ensure("status", status_events)
+    mem = ctx.ensure("member_flags", membership_flags)
+    cols = ctx.ensure("recon_columns", _last_columns)
+    ids = ctx.ensure("ids", item_ids)
+    return f"""
+    WITH d AS MATERIALIZED (
+        SELECT p.sprint_key, p.count, p.key, CASE WHEN p.ours THEN 'ours' ELSE 'jira' END AS side,
+               r.start, r.planned_start, r.actual_start, r.completion, r.board_id
+        FROM {pairs} p JOIN {rep} r USING (sprint_key) WHERE p.ours <> p.jira
+    ),
+    dk AS (SELECT DISTINCT sprint_key, key, start, completion FROM d),
+    item AS (SELECT i.key, i.created, i.status_id, ids.iid FROM items i JOIN {ids} ids USING (source, key)
+             WHERE i.source = 'jira' AND i.key IN (SELECT key FROM dk)),
+    mev AS (SELECT dk.sprint_key, dk.key, min(abs(epoch(e.occurred_at) - epoch(dk.start))) AS start_gap_s,
+                   min(abs(epoch(e.occurred_at) - epoch(dk.completion))) AS member_close_gap_s,
+                   bool_or(e.occurred_at > least(r.planned_start, r.actual_start)
+                           AND e.occurred_at <= greatest(r.planned_start, r.actual_start)) AS between_starts
+            FROM dk JOIN {ev} e ON e.key = dk.key AND e.sprint_key = dk.sprint_key AND e.source = 'jira'
+            JOIN {rep} r ON r.sprint_key = dk.sprint_key GROUP BY ALL),
+    sev AS (SELECT dk.sprint_key, dk.key, min(abs(epoch(e.occurred_at) - epoch(dk.completion))) AS status_close_gap_s,
+                   arg_max(e.to_id, (e.occurred_at, e.event_id)) FILTER (WHERE e.occurred_at <= dk.completion) AS last_to,
+                   arg_min(e.from_id, (e.occurred_at, e.event_id)) AS first_from
+            FROM dk JOIN events e ON e.source = 'jira' AND e.key = dk.key AND e.kind = 'status' GROUP BY ALL),
+    at_start AS (SELECT dk.sprint_key, dk.key, s.category = 'done' AS done_at_start
+                 FROM dk JOIN item USING (key) ASOF JOIN {status} s ON s.iid = item.iid AND dk.start >= s.occurred_at),
+    flags AS (SELECT sprint_key, key, at_completion, done_at_completion FROM {mem} WHERE source = 'jira'),
+    closing AS (SELECT DISTINCT sprint_key, key FROM sprint_report_issues
+                WHERE section IN ('completed', 'not_completed')),
+    subtask AS (SELECT entity_id AS key, TRY_CAST(payload->>'$.fields.issuetype.subtask' AS BOOLEAN) AS subtask
+                FROM raw WHERE source = 'jira' AND entity = 'issue' AND entity_id IN (SELECT key FROM dk)),
+    other AS (SELECT DISTINCT sprint_key, key FROM sprint_report_issues WHERE section = 'completed_in_another_sprint'),
+    incomplete AS (SELECT DISTINCT entity_id AS key FROM data_quality
+                   WHERE source = 'jira' AND entity = 'issue' AND problem = 'changelog_incomplete')
+    SELECT d.*, item.key IS NOT NULL AS known, incomplete.key IS NOT NULL AS changelog_incomplete,
+           coalesce(subtask.subtask, FALSE) AS subtask, other.key IS NOT NULL AS other_sprint,
+           coalesce(at_start.done_at_start, FALSE) AS done_at_start,
+           coalesce(flags.done_at_completion, FALSE) AS ours_done,
+           coalesce(flags.at_completion, FALSE) AS ours_at_close, closing.key IS NOT NULL AS jira_at_close,
+           coalesce(st.name, sev.last_to, sev.first_from, item.status_id) AS status_at_close, c.last_column,
+           coalesce(list_contains(c.last_column, coalesce(sev.last_to, sev.first_from, item.status_id)), FALSE)
+               AS in_last_column,
+           coalesce(mev.start_gap_s, 1e18) AS start_gap_s, coalesce(mev.between_starts, FALSE) AS between_starts,
+           mev.key IS NOT NULL AS has_sprint_events,
+           coalesce(item.created > d.start AND item.created <= d.completion, FALSE) AS created_inside,
+           coalesce(least(mev.member_close_gap_s, sev.status_close_gap_s), mev.member_close_gap_s,
+                    sev.status_close_gap_s, 1e18) AS close_gap_s
+    FROM d LEFT JOIN item USING (key) LEFT JOIN incomplete USING (key) LEFT JOIN subtask USING (key)
+    LEFT JOIN other USING (sprint_key, key) LEFT JOIN at_start USING (sprint_key, key)
+    LEFT JOIN flags USING (sprint_key, key) LEFT JOIN closing USING (sprint_key, key) LEFT JOIN mev USING (sprint_key, key) LEFT JOIN sev USING (sprint_key, key)
+    LEFT JOIN {cols} c USING (board_id)
+    LEFT JOIN statuses st ON st.source = 'jira' AND st.status_id = coalesce(sev.last_to, sev.first_from, item.status_id)
+    """
+
+
+def _cause_sql() -> str:
+    """The CASE that names each key's cause; ``{status}`` in a message is the status at the close."""
+    def text(message: str) -> str:
+        head, placeholder, tail = message.partition("{status}")
+        if not placeholder:
+            return lit(message)
+        return f"{lit(head)} || coalesce(f.status_at_close, 'unknown') || {lit(tail)}"
+
+    whens = " ".join(f"WHEN {cond} THEN {text(message)}" for _, cond, message in CAUSES)
+    return f"CASE {whens} ELSE {lit(UNEXPLAINED)} END"
+
+
+def _totals(ctx: Context) -> str:
+    """One row per reported sprint and count: ours, jira."""
+    rep = ctx.ensure("recon_sprints", reported_sprints)
+    pairs = ctx.ensure("recon_pairs", compared)
+    counts = ", ".join(f"('{c}', {n})" for n, c in enumerate(COUNTS))
+    return f"""
+        SELECT r.team, r.sprint_key, r.sprint_id, r.sprint_name, r.board_id, r.start, c.count, c.n AS count_order,
+               count(p.key) FILTER (WHERE p.ours) AS ours, count(p.key) FILTER (WHERE p.jira) AS jira
+        FROM {rep} r CROSS JOIN (VALUES {counts}) c(count, n)
+        LEFT JOIN {pairs} p ON p.sprint_key = r.sprint_key AND p.count = c.count
+        GROUP BY ALL
+    """
+
+
+def reconciliation_keys(ctx: Context) -> pd.DataFrame:
+    """One row per key that one side counts and the other does not, with its likely cause and link."""
+    facts = ctx.ensure("recon_facts", _facts)
+    totals = ctx.ensure("recon_totals", _totals)
+    return ctx.df(f"""
+        WITH base AS (SELECT regexp_replace(any_value(url), '/browse/[^/]*$', '') AS base FROM items
+                      WHERE source = 'jira' AND url LIKE '%/browse/%')
+        SELECT t.team, t.sprint_key, t.sprint_id, t.sprint_name, t.board_id, f.count, t.ours, t.jira, f.key, f.side,
+               {_cause_sql()} AS cause, coalesce(i.url, base.base || '/browse/' || f.key) AS url
+        FROM {facts} f JOIN {totals} t USING (sprint_key, count)
+        LEFT JOIN items i ON i.source = 'jira' AND i.key = f.key CROSS JOIN base
+        ORDER BY t.team, t.start, t.sprint_key, t.count_order, f.side DESC, f.key
+    """)
+
+
+def reconciliation(ctx: Context) -> pd.DataFrame:
+    """One row per reported sprint and count: ours, jira, agrees, the keys on one side only, their causes."""
+    totals = ctx.df(f"SELECT * FROM {ctx.ensure('recon_totals', _totals)} ORDER BY team, start, sprint_key, count_order")
+    keys = reconciliation_keys(ctx)
+    # Only the (sprint, count) pairs that differ have keys: a handful of groups, never every row.
+    found = {
+        group: (rows.loc[rows["side"] == "ours", "key"].tolist(), rows.loc[rows["side"] == "jira", "key"].tolist(),
+                dict(zip(rows["key"], rows["cause"])))
+        for group, rows in keys.groupby(["sprint_key", "count"], sort=False)
+    }
+    blank: tuple[list[str], list[str], dict[str, str]] = ([], [], {})
+    lists = [found.get(pair, blank) for pair in zip(totals["sprint_key"], totals["count"])]
+    frame = totals.assign(only_ours=[x[0] for x in lists], only_jira=[x[1] for x in lists],
+                          causes=[x[2] for x in lists])
+    frame["agrees"] = frame["only_ours"].map(len).eq(0) & frame["only_jira"].map(len).eq(0)
+    frame["ours"], frame["jira"] = frame["ours"].astype("Int64"), frame["jira"].astype("Int64")
+    return frame[["team", "sprint_key", "sprint_id", "sprint_name", "board_id", "count", "ours", "jira", "agrees",
+                  "only_ours", "only_jira", "causes"]]
