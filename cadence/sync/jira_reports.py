@@ -9,9 +9,11 @@ Choices where PRODUCT.md is silent:
   cursor, so a killed sync resumes where it stopped. ``--full`` fetches every closed sprint's report again.
 - **The origin board.** A sprint's report is asked of its origin board (``rapidViewId``); sprints
   whose origin board is not among the synced ones are left out.
-- **One probe per board.** The first due sprint is fetched alone; only if Jira answers with JSON are
-  the rest fetched, in parallel. A board whose Sprint Report is refused (404, 403, 410, an HTML
-  login page) costs one request, and again only when another of its sprints closes (or ``--full``).
+- **One probe per board.** The newest due sprint is fetched alone; the rest are fetched, in parallel
+  (and saved oldest first, the probe last), unless the probe's refusal is the endpoint's (403,
+  410, an HTML login page: see ``sources/jira_reports``). Such a board costs one request, and again
+  only when another of its sprints closes (or with ``--full``). A 404 may be one sprint's (deleted,
+  or moved to another board), so the board's other sprints are still asked for.
 - **Never a failed sync.** A refusal, or a body that is no Sprint Report we know, is one
   data-quality note for the board (``sprint_report_unavailable``). A body we cannot parse is kept
   raw and not fetched again; its sprint shows ``jira_report = unavailable``.
@@ -80,19 +82,20 @@ def sync_sprint_reports(run: "Run", site: normalize.Site, full: bool) -> int:
 
 
 def _sync_board(run: "Run", site: normalize.Site, board: str, due: list[tuple[str, datetime | None]]) -> int:
+    """Probe with the newest due sprint; if Jira answers, fetch the rest and save oldest first."""
     http = run.source.http
-    first = fetch_sprint_report(http, board, due[0][0])
-    answers = [first]
-    if first.problem is None:
-        answers += run.source.map(lambda sprint: fetch_sprint_report(http, board, sprint), [s for s, _ in due[1:]])
+    probe = fetch_sprint_report(http, board, due[-1][0])
+    if not probe.board_wide:
+        answers = run.source.map(lambda sprint: fetch_sprint_report(http, board, sprint), [s for s, _ in due[:-1]])
     else:  # refused: the rest are not asked for, and count as tried
-        answers += [SprintReportAnswer(board, sprint, problem=first.problem) for sprint, _ in due[1:]]
+        answers = [SprintReportAnswer(board, sprint, problem=probe.problem) for sprint, _ in due[:-1]]
+    answers.append(probe)
     failed, saved = [], 0
     for start in range(0, len(answers), SAVE_EVERY):
         parsed = _parse(answers[start:start + SAVE_EVERY], site, datetime.now(timezone.utc))
         failed += parsed.failed
         last = start + SAVE_EVERY >= len(answers)
-        problems = [_note(board, failed, len(due), first.problem is not None)] if last and failed else []
+        problems = [_note(board, failed, len(due), probe.board_wide)] if last and failed else []
         covered = [done_at for _, done_at in due[start:start + SAVE_EVERY] if done_at is not None]
         cursor = Cursor("jira", cursor_scope(board), max(covered).isoformat(), {"kind": "sprint_reports"}) if covered else None
         save_sprint_reports(run.connection(), parsed.replaced, parsed.reports, parsed.issues, parsed.raw, problems,
@@ -100,7 +103,7 @@ def _sync_board(run: "Run", site: normalize.Site, board: str, due: list[tuple[st
         run.report.problems += len(problems)
         saved += len(parsed.reports)
     log.info("jira board %s: %d of %d due sprint reports saved%s", board, saved, len(due),
-             f"; unavailable: {failed[0]}" if failed else "")
+             f"; unavailable: {failed[-1]}" if failed else "")
     return saved
 
 
@@ -123,11 +126,11 @@ def _parse(answers: list[SprintReportAnswer], site: normalize.Site, now: datetim
     return out
 
 
-def _note(board: str, failed: list[str], due: int, probed: bool) -> Problem:
+def _note(board: str, failed: list[str], due: int, board_wide: bool) -> Problem:
     """One note for the board, however many of its sprints failed."""
-    if probed:
+    if board_wide:
         detail = (f"Jira's Sprint Report could not be read, so this board's {due} closed sprint(s) are not "
-                  f"compared with it (asked again when a sprint closes, or with --full): {failed[0]}")
+                  f"compared with it (asked again when a sprint closes, or with --full): {failed[-1]}")
     else:
         detail = (f"{len(failed)} of {due} closed sprints' reports could not be read and are not compared "
                   f"with Jira's Sprint Report; first: {failed[0]}")
