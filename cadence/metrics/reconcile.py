@@ -29,6 +29,7 @@ Decisions:
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from cadence.metrics.membership import member_events, membership_flags, sprints_as_of
@@ -148,62 +149,77 @@ def _last_columns(ctx: Context) -> str:
     """
 
 
-def _facts(ctx: Context) -> str:
-    """What the history says about each key counted on one side only."""
+def _differing(ctx: Context) -> str:
+    """The (sprint, count, key) that one side only counts, with the sprint's times and board."""
     rep = ctx.ensure("recon_sprints", reported_sprints)
     pairs = ctx.ensure("recon_pairs", compared)
-    ev = ctx.ensure("member_ev", member_events)
-    status = ctx.ensure("status", status_events)
-    mem = ctx.ensure("member_flags", membership_flags)
-    cols = ctx.ensure("recon_columns", _last_columns)
-    ids = ctx.ensure("ids", item_ids)
     return f"""
-    WITH d AS MATERIALIZED (
         SELECT p.sprint_key, p.count, p.key, CASE WHEN p.ours THEN 'ours' ELSE 'jira' END AS side,
                r.start, r.planned_start, r.actual_start, r.completion, r.board_id
         FROM {pairs} p JOIN {rep} r USING (sprint_key) WHERE p.ours <> p.jira
-    ),
-    dk AS (SELECT DISTINCT sprint_key, key, start, completion FROM d),
+    """
+
+
+def _history(ctx: Context) -> str:
+    """Per differing (sprint, key): the item, its Sprint and status changes near the start and close."""
+    diff = ctx.ensure("recon_diff", _differing)
+    ev = ctx.ensure("member_ev", member_events)
+    status = ctx.ensure("status", status_events)
+    ids = ctx.ensure("ids", item_ids)
+    return f"""
+    WITH dk AS (SELECT DISTINCT sprint_key, key, start, planned_start, actual_start, completion FROM {diff}),
     item AS (SELECT i.key, i.created, i.status_id, ids.iid FROM items i JOIN {ids} ids USING (source, key)
              WHERE i.source = 'jira' AND i.key IN (SELECT key FROM dk)),
     mev AS (SELECT dk.sprint_key, dk.key, min(abs(epoch(e.occurred_at) - epoch(dk.start))) AS start_gap_s,
                    min(abs(epoch(e.occurred_at) - epoch(dk.completion))) AS member_close_gap_s,
-                   bool_or(e.occurred_at > least(r.planned_start, r.actual_start)
-                           AND e.occurred_at <= greatest(r.planned_start, r.actual_start)) AS between_starts
-            FROM dk JOIN {ev} e ON e.key = dk.key AND e.sprint_key = dk.sprint_key AND e.source = 'jira'
-            JOIN {rep} r ON r.sprint_key = dk.sprint_key GROUP BY ALL),
+                   bool_or(e.occurred_at > least(dk.planned_start, dk.actual_start)
+                           AND e.occurred_at <= greatest(dk.planned_start, dk.actual_start)) AS between_starts
+            FROM dk JOIN {ev} e ON e.key = dk.key AND e.sprint_key = dk.sprint_key AND e.source = 'jira' GROUP BY ALL),
+    -- The status at the close: the last change before it, else the value before the first change
+    -- (Jira never records creation values), else the current one.
     sev AS (SELECT dk.sprint_key, dk.key, min(abs(epoch(e.occurred_at) - epoch(dk.completion))) AS status_close_gap_s,
                    arg_max(e.to_id, (e.occurred_at, e.event_id)) FILTER (WHERE e.occurred_at <= dk.completion) AS last_to,
                    arg_min(e.from_id, (e.occurred_at, e.event_id)) AS first_from
             FROM dk JOIN events e ON e.source = 'jira' AND e.key = dk.key AND e.kind = 'status' GROUP BY ALL),
     at_start AS (SELECT dk.sprint_key, dk.key, s.category = 'done' AS done_at_start
-                 FROM dk JOIN item USING (key) ASOF JOIN {status} s ON s.iid = item.iid AND dk.start >= s.occurred_at),
-    flags AS (SELECT sprint_key, key, at_completion, done_at_completion FROM {mem} WHERE source = 'jira'),
-    closing AS (SELECT DISTINCT sprint_key, key FROM sprint_report_issues
-                WHERE section IN ('completed', 'not_completed')),
-    subtask AS (SELECT entity_id AS key, TRY_CAST(payload->>'$.fields.issuetype.subtask' AS BOOLEAN) AS subtask
-                FROM raw WHERE source = 'jira' AND entity = 'issue' AND entity_id IN (SELECT key FROM dk)),
-    other AS (SELECT DISTINCT sprint_key, key FROM sprint_report_issues WHERE section = 'completed_in_another_sprint'),
-    incomplete AS (SELECT DISTINCT entity_id AS key FROM data_quality
-                   WHERE source = 'jira' AND entity = 'issue' AND problem = 'changelog_incomplete')
-    SELECT d.*, item.key IS NOT NULL AS known, incomplete.key IS NOT NULL AS changelog_incomplete,
-           coalesce(subtask.subtask, FALSE) AS subtask, other.key IS NOT NULL AS other_sprint,
+                 FROM dk JOIN item USING (key) ASOF JOIN {status} s ON s.iid = item.iid AND dk.start >= s.occurred_at)
+    SELECT dk.sprint_key, dk.key, item.key IS NOT NULL AS known,
+           coalesce(item.created > dk.start AND item.created <= dk.completion, FALSE) AS created_inside,
            coalesce(at_start.done_at_start, FALSE) AS done_at_start,
-           coalesce(flags.done_at_completion, FALSE) AS ours_done,
-           coalesce(flags.at_completion, FALSE) AS ours_at_close, closing.key IS NOT NULL AS jira_at_close,
-           coalesce(st.name, sev.last_to, sev.first_from, item.status_id) AS status_at_close, c.last_column,
-           coalesce(list_contains(c.last_column, coalesce(sev.last_to, sev.first_from, item.status_id)), FALSE)
-               AS in_last_column,
+           coalesce(sev.last_to, sev.first_from, item.status_id) AS status_id_at_close,
            coalesce(mev.start_gap_s, 1e18) AS start_gap_s, coalesce(mev.between_starts, FALSE) AS between_starts,
            mev.key IS NOT NULL AS has_sprint_events,
-           coalesce(item.created > d.start AND item.created <= d.completion, FALSE) AS created_inside,
-           coalesce(least(mev.member_close_gap_s, sev.status_close_gap_s), mev.member_close_gap_s,
-                    sev.status_close_gap_s, 1e18) AS close_gap_s
-    FROM d LEFT JOIN item USING (key) LEFT JOIN incomplete USING (key) LEFT JOIN subtask USING (key)
-    LEFT JOIN other USING (sprint_key, key) LEFT JOIN at_start USING (sprint_key, key)
-    LEFT JOIN flags USING (sprint_key, key) LEFT JOIN closing USING (sprint_key, key) LEFT JOIN mev USING (sprint_key, key) LEFT JOIN sev USING (sprint_key, key)
-    LEFT JOIN {cols} c USING (board_id)
-    LEFT JOIN statuses st ON st.source = 'jira' AND st.status_id = coalesce(sev.last_to, sev.first_from, item.status_id)
+           coalesce(least(mev.member_close_gap_s, sev.status_close_gap_s), 1e18) AS close_gap_s
+    FROM dk LEFT JOIN item USING (key) LEFT JOIN mev USING (sprint_key, key) LEFT JOIN sev USING (sprint_key, key)
+    LEFT JOIN at_start USING (sprint_key, key)
+    """
+
+
+def _facts(ctx: Context) -> str:
+    """What the history, the report and the board say about each key counted on one side only."""
+    diff = ctx.ensure("recon_diff", _differing)
+    hist = ctx.ensure("recon_history", _history)
+    mem = ctx.ensure("member_flags", membership_flags)
+    cols = ctx.ensure("recon_columns", _last_columns)
+    return f"""
+    WITH flags AS (SELECT sprint_key, key, at_completion, done_at_completion FROM {mem} WHERE source = 'jira'),
+    listed AS (SELECT sprint_key, key, bool_or(section IN ('completed', 'not_completed')) AS jira_at_close,
+                      bool_or(section = 'completed_in_another_sprint') AS other_sprint
+               FROM sprint_report_issues i SEMI JOIN {diff} d USING (sprint_key, key) GROUP BY ALL),
+    subtask AS (SELECT entity_id AS key, TRY_CAST(payload->>'$.fields.issuetype.subtask' AS BOOLEAN) AS subtask
+                FROM raw WHERE source = 'jira' AND entity = 'issue' AND entity_id IN (SELECT key FROM {diff})),
+    incomplete AS (SELECT DISTINCT entity_id AS key FROM data_quality
+                   WHERE source = 'jira' AND entity = 'issue' AND problem = 'changelog_incomplete')
+    SELECT d.*, h.* EXCLUDE (sprint_key, key), incomplete.key IS NOT NULL AS changelog_incomplete,
+           coalesce(subtask.subtask, FALSE) AS subtask, coalesce(listed.other_sprint, FALSE) AS other_sprint,
+           coalesce(listed.jira_at_close, FALSE) AS jira_at_close,
+           coalesce(flags.done_at_completion, FALSE) AS ours_done, coalesce(flags.at_completion, FALSE) AS ours_at_close,
+           coalesce(st.name, h.status_id_at_close) AS status_at_close, c.last_column,
+           coalesce(list_contains(c.last_column, h.status_id_at_close), FALSE) AS in_last_column
+    FROM {diff} d JOIN {hist} h USING (sprint_key, key)
+    LEFT JOIN incomplete USING (key) LEFT JOIN subtask USING (key) LEFT JOIN listed USING (sprint_key, key)
+    LEFT JOIN flags USING (sprint_key, key) LEFT JOIN {cols} c USING (board_id)
+    LEFT JOIN statuses st ON st.source = 'jira' AND st.status_id = h.status_id_at_close
     """
 
 
@@ -250,19 +266,23 @@ def reconciliation_keys(ctx: Context) -> pd.DataFrame:
 
 def reconciliation(ctx: Context) -> pd.DataFrame:
     """One row per reported sprint and count: ours, jira, agrees, the keys on one side only, their causes."""
-    totals = ctx.df(f"SELECT * FROM {ctx.ensure('recon_totals', _totals)} ORDER BY team, start, sprint_key, count_order")
-    keys = reconciliation_keys(ctx)
-    # Only the (sprint, count) pairs that differ have keys: a handful of groups, never every row.
-    found = {
-        group: (rows.loc[rows["side"] == "ours", "key"].tolist(), rows.loc[rows["side"] == "jira", "key"].tolist(),
-                dict(zip(rows["key"], rows["cause"])))
-        for group, rows in keys.groupby(["sprint_key", "count"], sort=False)
-    }
-    blank: tuple[list[str], list[str], dict[str, str]] = ([], [], {})
-    lists = [found.get(pair, blank) for pair in zip(totals["sprint_key"], totals["count"])]
-    frame = totals.assign(only_ours=[x[0] for x in lists], only_jira=[x[1] for x in lists],
-                          causes=[x[2] for x in lists])
-    frame["agrees"] = frame["only_ours"].map(len).eq(0) & frame["only_jira"].map(len).eq(0)
+    facts = ctx.ensure("recon_facts", _facts)
+    totals = ctx.ensure("recon_totals", _totals)
+    frame = ctx.df(f"""
+        WITH k AS (SELECT f.sprint_key, f.count, f.key, f.side, {_cause_sql()} AS cause FROM {facts} f),
+        agg AS (
+            SELECT sprint_key, count, list(key ORDER BY key) FILTER (WHERE side = 'ours') AS only_ours,
+                   list(key ORDER BY key) FILTER (WHERE side = 'jira') AS only_jira,
+                   map(list(key ORDER BY key), list(cause ORDER BY key)) AS causes
+            FROM k GROUP BY ALL
+        )
+        SELECT t.team, t.sprint_key, t.sprint_id, t.sprint_name, t.board_id, t.count, t.ours, t.jira,
+               agg.sprint_key IS NULL AS agrees, agg.only_ours, agg.only_jira, agg.causes
+        FROM {totals} t LEFT JOIN agg USING (sprint_key, count)
+        ORDER BY t.team, t.start, t.sprint_key, t.count_order
+    """)
+    for column in ("only_ours", "only_jira"):
+        frame[column] = [list(v) if isinstance(v, (list, np.ndarray)) else [] for v in frame[column]]
+    frame["causes"] = [v if isinstance(v, dict) else {} for v in frame["causes"]]
     frame["ours"], frame["jira"] = frame["ours"].astype("Int64"), frame["jira"].astype("Int64")
-    return frame[["team", "sprint_key", "sprint_id", "sprint_name", "board_id", "count", "ours", "jira", "agrees",
-                  "only_ours", "only_jira", "causes"]]
+    return frame
