@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
@@ -57,6 +58,16 @@ def truncate_rec15(jira):
     # REC-15 has 43 histories, Cloud sends the 40 newest inline, and here bulkfetch sends none of the
     # rest (Jira may answer with fewer than asked): its changelog stays incomplete.
     jira.replay["/rest/api/3/changelog/bulkfetch"] = {0: {"issueChangeLogs": []}}
+
+
+@contextmanager
+def synced_once(tmp_path):
+    """The site, its local Jira (still serving) and a warehouse holding one sync of it."""
+    data, db = site(), tmp_path / "w.duckdb"
+    with FakeJira(data) as jira:
+        truncate_rec15(jira)
+        sync(jira, db)
+        yield data, jira, db
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +158,17 @@ def test_jira_report_follows_the_contract_columns(synced):
     assert verdict[["106", "107"]].isna().all()  # active and future: no report to expect
 
 
+def test_the_command_line_prints_jira_report_after_the_contract_columns(synced):
+    result = subprocess.run([sys.executable, "-m", "cadence", "metrics", "--db", str(synced[0]), "--format", "csv",
+                             "--as-of", AS_OF], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    # The contract's columns, in PRODUCT.md's order; "more columns may follow these".
+    contract = ("team, sprint_id, sprint_name, state, start, end, completed_at, length_days, cadence_weeks, committed, "
+                "added, removed, completed, carried_over, say_do, feedback_latency_median_h, timebox_overruns, "
+                "learnings, learnings_per_week").split(", ")
+    assert result.stdout.splitlines()[0].split(",")[:20] == contract + ["jira_report"]
+
+
 def creation_counts_from_created(db) -> bool:
     """True when this build puts an issue in the sprint its Sprint field names from ``created``
     (issue 10); REC-31, created inside sprint 103, is then counted as added."""
@@ -174,11 +196,7 @@ def test_an_issue_created_inside_the_sprint(synced):
 
 
 def test_the_next_sync_fetches_only_the_newly_closed_sprint(tmp_path):
-    data = site()
-    db = tmp_path / "w.duckdb"
-    with FakeJira(data) as jira:
-        truncate_rec15(jira)
-        sync(jira, db)
+    with synced_once(tmp_path) as (data, jira, db):
         close_sprint_106(data)
         before = len(jira.requests)
         second = sync(jira, db)
@@ -201,11 +219,7 @@ def test_the_next_sync_fetches_only_the_newly_closed_sprint(tmp_path):
 
 
 def test_a_body_that_is_no_sprint_report_is_kept_and_not_fetched_again(tmp_path):
-    data = site()
-    db = tmp_path / "w.duckdb"
-    with FakeJira(data) as jira:
-        truncate_rec15(jira)
-        sync(jira, db)
+    with synced_once(tmp_path) as (data, jira, db):
         close_sprint_106(data)
         data.sprint_reports[(7, 106)] = {"contents": {"completedIssues": "not a list"}}
         sync(jira, db)
@@ -221,11 +235,7 @@ def test_a_body_that_is_no_sprint_report_is_kept_and_not_fetched_again(tmp_path)
 
 
 def test_a_refetched_report_replaces_the_old_one(tmp_path):
-    data = site()
-    db = tmp_path / "w.duckdb"
-    with FakeJira(data) as jira:
-        truncate_rec15(jira)
-        sync(jira, db)
+    with synced_once(tmp_path) as (data, jira, db):
         # Jira's report for 101 now lists REC-5 nowhere (say it was deleted); --full fetches it again.
         punted = data.sprint_reports[(7, 101)]["contents"]["puntedIssues"]
         punted[:] = [e for e in punted if e["key"] != "REC-5"]
