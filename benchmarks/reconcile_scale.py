@@ -69,8 +69,8 @@ def jira_reports(path: Path) -> int:
             UNION ALL SELECT sprint_key, 'not_completed', 'GONE-' || sprint_key, FALSE FROM sprints WHERE state = 'closed'
         """)
         con.execute("""
-            INSERT INTO sprint_reports (sprint_key, source, sprint_id, board_id, fetched_at)
-            SELECT sprint_key, 'jira', sprint_id, board_id, now() FROM sprints WHERE state = 'closed'
+            INSERT INTO sprint_reports (sprint_key, source, sprint_id, board_id, fetched_at, status)
+            SELECT sprint_key, 'jira', sprint_id, board_id, now(), 'parsed' FROM sprints WHERE state = 'closed'
         """)
         return con.execute("SELECT count(*) FROM sprint_report_issues").fetchone()[0]
 

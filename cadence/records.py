@@ -151,6 +151,8 @@ class SprintReport(TypedDict, total=False):
     sprint_id: str
     board_id: str
     fetched_at: Time
+    status: str  # parsed | unparsed (the body is no report we know; kept raw) | refused
+    problem: str | None
     report_state: str | None  # the report's own sprint.state, e.g. CLOSED
     estimate_field: str | None  # statFieldId of the estimates: a story-point field or timeoriginalestimate
     completed_initial_sum: float | None

@@ -78,7 +78,7 @@ def reported_sprints(ctx: Context) -> str:
         SELECT sp.sprint_key, sp.team, sp.sprint_id, sp.sprint_name, sp.start, sp.planned_start, sp.actual_start,
                sp.completion, r.board_id
         FROM {sp} sp JOIN sprint_reports r USING (sprint_key)
-        WHERE sp.state = 'closed' AND sp.source = 'jira'
+        WHERE sp.state = 'closed' AND sp.source = 'jira' AND r.status = 'parsed'
     """
 
 

@@ -146,13 +146,20 @@ def sprint_report(payload: Any, sprint_id: str | int, board_id: str | int,
     ]
     report = SprintReport(
         sprint_key=key, source=SOURCE, sprint_id=str(sprint_id), board_id=str(board_id), fetched_at=fetched_at,
-        report_state=str(sprint["state"]) if sprint.get("state") else None,
+        status="parsed", problem=None, report_state=str(sprint["state"]) if sprint.get("state") else None,
         estimate_field=_estimate_field(contents), added_keys=added,
         **{column: estimate_sum(contents.get(name)) for name, column in SUMS.items()},  # type: ignore[typeddict-item]
     )
     # One row per (section, key): a key Jira lists twice in a section is one issue.
     unique = {(i["section"], i["key"]): i for i in issues}
     return report, list(unique.values())
+
+
+def unread(sprint_id: str | int, board_id: str | int, fetched_at: datetime, status: str, why: str) -> SprintReport:
+    """The row of a report that was refused or could not be parsed: the sprint counts as tried."""
+    return SprintReport(sprint_key=sprint_key(SOURCE, str(sprint_id)), source=SOURCE, sprint_id=str(sprint_id),
+                        board_id=str(board_id), fetched_at=fetched_at, status=status, problem=why[:300],
+                        added_keys=[])
 
 
 def scrub(payload: Any, people: People) -> Any:

@@ -156,7 +156,8 @@ def _core_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def _jira_sprint_reports(con: duckdb.DuckDBPyConnection) -> None:
     # Jira's own Sprint Report per closed sprint (greenhopper rapid/charts/sprintreport), parsed; the
-    # payload itself is in raw (entity 'sprint_report'). A refetched report replaces its sprint's rows.
+    # payload itself is in raw (entity 'sprint_report'). Every try leaves a row, so a sprint is asked
+    # for once; a refetched report replaces its sprint's rows.
     con.execute(
         """
         CREATE TABLE sprint_reports (
@@ -165,6 +166,8 @@ def _jira_sprint_reports(con: duckdb.DuckDBPyConnection) -> None:
             sprint_id                  VARCHAR NOT NULL,
             board_id                   VARCHAR NOT NULL,  -- the rapidViewId it was fetched for
             fetched_at                 TIMESTAMPTZ NOT NULL,
+            status                     VARCHAR NOT NULL,  -- parsed | unparsed (kept raw) | refused
+            problem                    VARCHAR,           -- why it is not parsed, one line
             report_state               VARCHAR,
             estimate_field             VARCHAR,
             -- the report's sums; NULL where Jira sends {"text": "null"} (no estimate at all)
