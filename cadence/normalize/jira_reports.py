@@ -88,7 +88,8 @@ def _name(entry: Mapping[str, Any], entities: Mapping[str, Any], kind: str, id_k
         return str(entry[name_key])
     if kind == "statuses" and isinstance(entry.get("status"), Mapping) and entry["status"].get("name"):
         return str(entry["status"]["name"])
-    known = (entities.get(kind) or {}).get(str(entry.get(id_key))) if isinstance(entities, Mapping) else None
+    table = entities.get(kind)
+    known = table.get(str(entry.get(id_key))) if isinstance(table, Mapping) else None
     return str(known[name_key]) if isinstance(known, Mapping) and known.get(name_key) else None
 
 
