@@ -20,6 +20,11 @@ label_added    to_value: the label
 label_removed  from_value: the label
 worklog        to_value: hours logged
 ============== ====================================================================
+
+``initial`` marks the values an item was created with (status, sprint membership, assignee,
+labels, estimates), dated at ``created`` with no actor. Jira's changelog never records them
+(PRODUCT.md, "What the sources never say"); they are rebuilt from the ``from`` of each field's
+first change, or from the current value of a field that never changed. They are never feedback.
 """
 
 from __future__ import annotations
@@ -111,6 +116,7 @@ class Event(TypedDict, total=False):
     from_category: str | None
     to_category: str | None
     text: str | None
+    initial: bool | None
 
 
 class Status(TypedDict):

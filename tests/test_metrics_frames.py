@@ -14,7 +14,7 @@ FRAMES = {
                "actual_start, completed_at, start, end, completion, length_days, cadence_weeks, cadence, "
                "actual_length_days, length_mismatch, late_close_h",
     "issues": "source, team, key, type, summary, url, created, start, finish, cycle_time_h, status_category, "
-              "resolution, carry_count, straight_to_done, labels, assignees, story_points",
+              "resolution, carry_count, straight_to_done, start_signal, labels, assignees, story_points",
     "by_sprint": "team, sprint_id, sprint_name, state, start, end, completed_at, length_days, cadence_weeks, "
                  "committed, added, removed, completed, carried_over, say_do, feedback_latency_median_h, "
                  "timebox_overruns, learnings, learnings_per_week, weeks_with_learning, committed_points, "

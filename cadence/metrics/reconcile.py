@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cadence.metrics.membership import member_events, membership_flags, sprints_as_of
+from cadence.metrics.membership import membership_flags, sprints_as_of
 from cadence.metrics.sql import Context, lit
 from cadence.metrics.timing import item_ids, status_events
 
@@ -163,18 +163,21 @@ def _differing(ctx: Context) -> str:
 def _history(ctx: Context) -> str:
     """Per differing (sprint, key): the item, its Sprint and status changes near the start and close."""
     diff = ctx.ensure("recon_diff", _differing)
-    ev = ctx.ensure("member_ev", member_events)
     status = ctx.ensure("status", status_events)
     ids = ctx.ensure("ids", item_ids)
     return f"""
     WITH dk AS (SELECT DISTINCT sprint_key, key, start, planned_start, actual_start, completion FROM {diff}),
     item AS (SELECT i.key, i.created, i.status_id, ids.iid FROM items i JOIN {ids} ids USING (source, key)
              WHERE i.source = 'jira' AND i.key IN (SELECT key FROM dk)),
+    -- Sprint changes the changelog records: not the values rebuilt at creation (``initial``).
     mev AS (SELECT dk.sprint_key, dk.key, min(abs(epoch(e.occurred_at) - epoch(dk.start))) AS start_gap_s,
                    min(abs(epoch(e.occurred_at) - epoch(dk.completion))) AS member_close_gap_s,
                    bool_or(e.occurred_at > least(dk.planned_start, dk.actual_start)
                            AND e.occurred_at <= greatest(dk.planned_start, dk.actual_start)) AS between_starts
-            FROM dk JOIN {ev} e ON e.key = dk.key AND e.sprint_key = dk.sprint_key AND e.source = 'jira' GROUP BY ALL),
+            FROM dk JOIN events e ON e.source = 'jira' AND e.key = dk.key AND e.kind IN ('sprint_added', 'sprint_removed')
+                AND dk.sprint_key = CASE e.kind WHEN 'sprint_added' THEN e.to_id ELSE e.from_id END
+                AND NOT coalesce(e.initial, FALSE) AND e.occurred_at <= {ctx.as_of_sql}
+            GROUP BY ALL),
     -- The status at the close: the last change before it, else the value before the first change
     -- (Jira never records creation values), else the current one.
     sev AS (SELECT dk.sprint_key, dk.key, min(abs(epoch(e.occurred_at) - epoch(dk.completion))) AS status_close_gap_s,

@@ -86,6 +86,13 @@ class Warehouse:
     def runs(self) -> pd.DataFrame:
         return self.query("SELECT * FROM runs ORDER BY started_at")
 
+    def export(self, out: str | os.PathLike, include_raw: bool = False) -> dict[str, Any]:
+        """Write the warehouse as Parquet under ``out`` (see cadence/warehouse/export.py); the manifest."""
+        from cadence.warehouse.export import export
+
+        with self.connect() as con:
+            return export(con, Path(out), include_raw=include_raw)
+
     # -- metrics -------------------------------------------------------------------------
     def _metric(self, name: str, as_of: datetime | str | None, **kwargs: Any) -> pd.DataFrame:
         from cadence import metrics

@@ -154,6 +154,11 @@ def _core_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _events_initial(con: duckdb.DuckDBPyConnection) -> None:
+    # Values an item was created with, rebuilt as events at ``created`` (see cadence/records.py).
+    con.execute("ALTER TABLE events ADD COLUMN initial BOOLEAN DEFAULT FALSE")
+
+
 def _jira_sprint_reports(con: duckdb.DuckDBPyConnection) -> None:
     # Jira's own Sprint Report per closed sprint (greenhopper rapid/charts/sprintreport), parsed; the
     # payload itself is in raw (entity 'sprint_report'). Every try leaves a row, so a sprint is asked
@@ -204,6 +209,7 @@ def _jira_sprint_reports(con: duckdb.DuckDBPyConnection) -> None:
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "core_tables", _core_tables),
+    Migration(2, "events_initial_values", _events_initial),
     Migration(10, "jira_sprint_reports", _jira_sprint_reports),
 ]
 
