@@ -5,7 +5,7 @@ Choices where PRODUCT.md is silent:
 - **Once per sprint.** A closed sprint's report is frozen at its close, so it is fetched once. Every
   try leaves a ``sprint_reports`` row (``status``: parsed, unparsed or refused), so an incremental
   sync asks only for closed sprints without one: in steady state, the sprints closed since the
-  last sync. Rows are saved in batches, so a killed sync resumes where it stopped. ``--full`` asks
+  last sync. Reports are fetched and saved in batches, so a killed sync resumes where it stopped. ``--full`` asks
   for every closed sprint's report again and replaces what was stored.
 - **The origin board.** A sprint's report is asked of its origin board (``rapidViewId``); sprints
   whose origin board is not among the synced ones are left out.
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROBLEM = "sprint_report_unavailable"
-SAVE_EVERY = 50  # reports per transaction: a killed sync loses at most these
+SAVE_EVERY = 50  # reports fetched, then saved in one transaction: a killed sync loses at most these
 
 
 @dataclass
@@ -77,19 +77,21 @@ def sync_sprint_reports(run: "Run", site: normalize.Site, full: bool) -> int:
 
 
 def _sync_board(run: "Run", site: normalize.Site, board: str, due: list[str]) -> int:
-    """Probe with the newest due sprint; unless the endpoint refused, fetch the rest; save oldest first."""
+    """Probe with the newest due sprint; unless the endpoint refused, fetch the rest a batch at a time,
+    oldest first, saving each batch before the next is fetched (the probe goes with the last)."""
     http = run.source.http
-    probe = fetch_sprint_report(http, board, due[-1])
-    if not probe.board_wide:
-        answers = run.source.map(lambda sprint: fetch_sprint_report(http, board, sprint), due[:-1])
-    else:  # refused: the rest are not asked for, and count as tried
-        answers = [SprintReportAnswer(board, sprint, problem=probe.problem, board_wide=True) for sprint in due[:-1]]
-    answers.append(probe)
+    probe, rest = fetch_sprint_report(http, board, due[-1]), due[:-1]
     failed, read = [], 0
-    for start in range(0, len(answers), SAVE_EVERY):
-        parsed = _parse(answers[start:start + SAVE_EVERY], site, datetime.now(timezone.utc))
+    starts = list(range(0, len(rest), SAVE_EVERY)) or [0]
+    for start in starts:
+        batch = rest[start:start + SAVE_EVERY]
+        if probe.board_wide:  # refused: the rest are not asked for, and count as tried
+            answers = [SprintReportAnswer(board, sprint, problem=probe.problem, board_wide=True) for sprint in batch]
+        else:
+            answers = run.source.map(lambda sprint: fetch_sprint_report(http, board, sprint), batch)
+        last = start == starts[-1]
+        parsed = _parse(answers + ([probe] if last else []), site, datetime.now(timezone.utc))
         failed += parsed.failed
-        last = start + SAVE_EVERY >= len(answers)
         problems = [_note(board, failed, len(due), probe.board_wide)] if last and failed else []
         save_sprint_reports(run.connection(), parsed.reports, parsed.issues, parsed.raw, problems)
         run.report.problems += len(problems)
