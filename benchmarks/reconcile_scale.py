@@ -66,7 +66,8 @@ def jira_reports(path: Path) -> int:
         con.execute("""
             INSERT INTO sprint_report_issues (sprint_key, section, key, added_during_sprint)
             SELECT sprint_key, section, key, added FROM bench_report
-            UNION ALL SELECT sprint_key, 'not_completed', 'GONE-' || sprint_key, FALSE FROM sprints WHERE state = 'closed'
+            UNION ALL SELECT sprint_key, 'not_completed', 'GONE-' || sprint_key, FALSE FROM sprints
+            WHERE state = 'closed'
         """)
         con.execute("""
             INSERT INTO sprint_reports (sprint_key, source, sprint_id, board_id, fetched_at, status)
@@ -82,8 +83,10 @@ def measure(path: str, what: str) -> None:
     wh = cadence.open(path, config=Config())
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    frame = {"sprint": lambda: wh.metrics(by="sprint", as_of=AS_OF), "reconciliation": lambda: wh.reconciliation(as_of=AS_OF),
-             "keys": lambda: wh.reconciliation_keys(as_of=AS_OF)}[what]()
+    calls = {"sprint": lambda: wh.metrics(by="sprint", as_of=AS_OF),
+             "reconciliation": lambda: wh.reconciliation(as_of=AS_OF),
+             "keys": lambda: wh.reconciliation_keys(as_of=AS_OF)}
+    frame = calls[what]()
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime

@@ -105,8 +105,10 @@ class Site:
 
     def data(self) -> JiraData:
         fields = [
-            {"id": SPRINT_FIELD, "name": "Sprint", "custom": True, "schema": {"type": "array", "custom": SPRINT_SCHEMA}},
-            {"id": POINTS_FIELD, "name": "Story Points", "custom": True, "schema": {"type": "number", "custom": FLOAT_SCHEMA}},
+            {"id": SPRINT_FIELD, "name": "Sprint", "custom": True,
+             "schema": {"type": "array", "custom": SPRINT_SCHEMA}},
+            {"id": POINTS_FIELD, "name": "Story Points", "custom": True,
+             "schema": {"type": "number", "custom": FLOAT_SCHEMA}},
         ]
         boards = [{"id": b, "name": n, "type": "scrum", "location": {"projectKey": "REC"}}
                   for b, n in ((7, "Recon board"), (8, "Board without report"), (9, "Board behind SSO"))]
@@ -155,8 +157,8 @@ def sprint_report(data: JiraData, board: int, sprint_id: int, completed: list[st
         ("completedIssues", completed), ("issuesNotCompletedInCurrentSprint", not_completed),
         ("puntedIssues", punted), ("issuesCompletedInAnotherSprint", other_sprint))}
     sums = {}
-    for name, prefix in (("completedIssues", "completedIssues"), ("issuesNotCompletedInCurrentSprint", "issuesNotCompleted"),
-                         ("puntedIssues", "puntedIssues"),
+    for name, prefix in (("completedIssues", "completedIssues"),
+                         ("issuesNotCompletedInCurrentSprint", "issuesNotCompleted"), ("puntedIssues", "puntedIssues"),
                          ("issuesCompletedInAnotherSprint", "issuesCompletedInAnotherSprint")):
         sums[f"{prefix}InitialEstimateSum"] = _sum(sections[name], "estimateStatistic")
         sums[f"{prefix}EstimateSum"] = _sum(sections[name], "currentEstimateStatistic")

@@ -174,14 +174,16 @@ def _history(ctx: Context) -> str:
                    min(abs(epoch(e.occurred_at) - epoch(dk.completion))) AS member_close_gap_s,
                    bool_or(e.occurred_at > least(dk.planned_start, dk.actual_start)
                            AND e.occurred_at <= greatest(dk.planned_start, dk.actual_start)) AS between_starts
-            FROM dk JOIN events e ON e.source = 'jira' AND e.key = dk.key AND e.kind IN ('sprint_added', 'sprint_removed')
+            FROM dk JOIN events e ON e.source = 'jira' AND e.key = dk.key
+                AND e.kind IN ('sprint_added', 'sprint_removed')
                 AND dk.sprint_key = CASE e.kind WHEN 'sprint_added' THEN e.to_id ELSE e.from_id END
                 AND NOT coalesce(e.initial, FALSE) AND e.occurred_at <= {ctx.as_of_sql}
             GROUP BY ALL),
     -- The status at the close: the last change before it, else the value before the first change
     -- (Jira never records creation values), else the current one.
     sev AS (SELECT dk.sprint_key, dk.key, min(abs(epoch(e.occurred_at) - epoch(dk.completion))) AS status_close_gap_s,
-                   arg_max(e.to_id, (e.occurred_at, e.event_id)) FILTER (WHERE e.occurred_at <= dk.completion) AS last_to,
+                   arg_max(e.to_id, (e.occurred_at, e.event_id)) FILTER (WHERE e.occurred_at <= dk.completion)
+                       AS last_to,
                    arg_min(e.from_id, (e.occurred_at, e.event_id)) AS first_from
             FROM dk JOIN events e ON e.source = 'jira' AND e.key = dk.key AND e.kind = 'status' GROUP BY ALL),
     at_start AS (SELECT dk.sprint_key, dk.key, s.category = 'done' AS done_at_start
@@ -216,7 +218,8 @@ def _facts(ctx: Context) -> str:
     SELECT d.*, h.* EXCLUDE (sprint_key, key), incomplete.key IS NOT NULL AS changelog_incomplete,
            coalesce(subtask.subtask, FALSE) AS subtask, coalesce(listed.other_sprint, FALSE) AS other_sprint,
            coalesce(listed.jira_at_close, FALSE) AS jira_at_close,
-           coalesce(flags.done_at_completion, FALSE) AS ours_done, coalesce(flags.at_completion, FALSE) AS ours_at_close,
+           coalesce(flags.done_at_completion, FALSE) AS ours_done,
+           coalesce(flags.at_completion, FALSE) AS ours_at_close,
            coalesce(st.name, h.status_id_at_close) AS status_at_close, c.last_column,
            coalesce(list_contains(c.last_column, h.status_id_at_close), FALSE) AS in_last_column
     FROM {diff} d JOIN {hist} h USING (sprint_key, key)

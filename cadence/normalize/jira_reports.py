@@ -93,7 +93,8 @@ def _name(entry: Mapping[str, Any], entities: Mapping[str, Any], kind: str, id_k
     return str(known[name_key]) if isinstance(known, Mapping) and known.get(name_key) else None
 
 
-def _issue(entry: Any, section: str, key_of_sprint: str, added: set[str], entities: Mapping[str, Any]) -> SprintReportIssue:
+def _issue(entry: Any, section: str, key_of_sprint: str, added: set[str],
+           entities: Mapping[str, Any]) -> SprintReportIssue:
     if not isinstance(entry, Mapping) or not isinstance(entry.get("key"), str) or not entry["key"]:
         raise UnknownShape(f"an entry of {section} without a key")
     status = entry.get("status") if isinstance(entry.get("status"), Mapping) else {}

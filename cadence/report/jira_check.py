@@ -40,7 +40,8 @@ def summary_line(by_sprint: pd.DataFrame) -> str:
     compared = verdicts.isin(["agrees", "differs"])
     if verdicts.empty:
         return "No closed Jira sprint, so nothing is compared with Jira's Sprint Report."
-    line = f"{int((verdicts == 'agrees').sum())} of {int(compared.sum())} closed sprints agree with Jira's Sprint Report."
+    agreeing, compared_n = int((verdicts == "agrees").sum()), int(compared.sum())
+    line = f"{agreeing} of {compared_n} closed sprints agree with Jira's Sprint Report."
     missing = int((verdicts == "unavailable").sum())
     if missing:
         line += (f" {missing} more closed Jira sprint{'s have' if missing > 1 else ' has'} no Sprint Report from Jira "
@@ -50,7 +51,8 @@ def summary_line(by_sprint: pd.DataFrame) -> str:
 
 def _keys(keys: pd.DataFrame, scrub: Callable[[Any], str]) -> pd.DataFrame:
     return keys.assign(
-        sprint=[f"{scrub(t)}: {scrub(n) or i} ({i})" for t, n, i in zip(keys["team"], keys["sprint_name"], keys["sprint_id"])],
+        sprint=[f"{scrub(t)}: {scrub(n) or i} ({i})"
+                for t, n, i in zip(keys["team"], keys["sprint_name"], keys["sprint_id"])],
         numbers=keys["ours"].astype(str) + " / " + keys["jira"].astype(str),
         counted_by=keys["side"].map(SIDES),
     )
