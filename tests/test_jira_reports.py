@@ -10,7 +10,6 @@ import json
 import re
 from datetime import datetime, timezone
 
-import duckdb
 import pytest
 from hypothesis import given
 
@@ -19,14 +18,13 @@ from cadence.config import Config
 from cadence.normalize.jira_reports import UnknownShape, sprint_report
 from cadence.sources.http import RetryPolicy
 from cadence.sync.jira import sync_jira
-from cadence.warehouse.connection import migrate
 from cadence.warehouse.sprint_reports import save_sprint_reports
 from conftest import SHARED_FIXTURES
 from jira_report_site import recon_site, serve_reports
 from jira_report_site import sprint_report as served_report
 from jira_payloads import _sprints_in
 from jira_server import SPRINT_SCHEMA, FakeJira, JiraData
-from test_fuzz_normalizers import FUZZ, mutated
+from test_fuzz_normalizers import FUZZ, con, mutated  # noqa: F401 (con: the in-memory warehouse fixture)
 
 ENV = {"JIRA_EMAIL": "me@example.com", "JIRA_API_TOKEN": "s3cret-token"}
 FAST = RetryPolicy(sleep=lambda s: None)
@@ -250,22 +248,13 @@ def test_the_sample_project_replayed(greenhopper, db_path):
     assert ours == ([0, 0, 0, 0, 0] if causes == before_issue_10 else [1, 1, 0, 1, 1])
 
 
-@pytest.fixture(scope="module")
-def warehouse_con():
-    con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
-    migrate(con)
-    yield con
-    con.close()
-
-
 REPORT_SEEDS = ([json.loads((SHARED_FIXTURES / "jira" / "greenhopper" / name).read_text())
                  for name in (*RECORDED.values(), "mock_sprintreport.json")] if SHARED_FIXTURES.is_dir() else [{}])
 
 
 @FUZZ
 @given(body=mutated(REPORT_SEEDS))
-def test_fuzzed_reports_parse_or_are_refused_and_always_save(warehouse_con, body):
+def test_fuzzed_reports_parse_or_are_refused_and_always_save(con, body):
     """The recorded reports with fields deleted, nulled, retyped, oversized or made hostile: the
     parser returns rows the warehouse saves, or says UnknownShape; nothing else escapes."""
     if not SHARED_FIXTURES.is_dir():
@@ -276,7 +265,7 @@ def test_fuzzed_reports_parse_or_are_refused_and_always_save(warehouse_con, body
         report, issues = sprint_report(body, sprint_id, 458, NOW)
     except UnknownShape:
         return
-    save_sprint_reports(warehouse_con, [report], issues, [], [])
-    stored = warehouse_con.execute("SELECT count(*) FROM sprint_report_issues WHERE sprint_key = ?",
+    save_sprint_reports(con, [report], issues, [], [])
+    stored = con.execute("SELECT count(*) FROM sprint_report_issues WHERE sprint_key = ?",
                                    [report["sprint_key"]]).fetchone()[0]
     assert stored == len(issues)
