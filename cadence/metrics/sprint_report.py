@@ -22,6 +22,7 @@ from cadence.metrics.feedback import feedback_events, start_sprints
 from cadence.metrics.km import km_quantile
 from cadence.metrics.learnings import all_learnings
 from cadence.metrics.membership import membership, points_events, sprints_as_of, team_windows
+from cadence.metrics.reconcile import jira_report
 from cadence.metrics.sql import Context
 from cadence.metrics.timebox import item_timeboxes
 from cadence.metrics.timing import item_ids
@@ -187,4 +188,5 @@ def by_sprint(ctx: Context) -> pd.DataFrame:
     for column in ("committed", "added", "removed", "completed", "carried_over", "timebox_overruns", "learnings",
                    "timeboxes", "feedback_events", "items_started"):
         frame[column] = frame[column].astype("Int64")
-    return frame[PRODUCT_COLUMNS + EXTRA_COLUMNS]
+    frame["jira_report"] = frame["sprint_key"].map(jira_report(ctx))  # against Jira's own Sprint Report
+    return frame[PRODUCT_COLUMNS + ["jira_report"] + EXTRA_COLUMNS]

@@ -148,6 +148,14 @@ class Warehouse:
         """Before/after comparison for each team that switched cadence."""
         return self._metric("switches", as_of, seed=seed, n_boot=n_boot)
 
+    def reconciliation(self, as_of: datetime | str | None = None) -> pd.DataFrame:
+        """Our sprint report against Jira's own Sprint Report, per closed sprint and count."""
+        return self._metric("reconciliation", as_of)
+
+    def reconciliation_keys(self, as_of: datetime | str | None = None) -> pd.DataFrame:
+        """Each key only we or only Jira count, with its likely cause and link."""
+        return self._metric("reconciliation_keys", as_of)
+
 
 def open_warehouse(
     path: str | os.PathLike | None = None,

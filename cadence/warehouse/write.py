@@ -21,6 +21,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "snapshots": ("sprint_key", "key", "seen_at"),
     "raw": ("source", "entity", "entity_id"),
     "data_quality": ("source", "entity", "entity_id", "problem"),
+    "sprint_reports": ("sprint_key",),
+    "sprint_report_issues": ("sprint_key", "section", "key"),
 }
 
 
