@@ -125,6 +125,10 @@ class Warehouse:
         """Every item whose timebox ran over, with the rule that gave its timebox."""
         return self._metric("overruns", as_of)
 
+    def timebox_problems(self, as_of: datetime | str | None = None) -> pd.DataFrame:
+        """Timeboxes that end at or before their item's start (a due date before the work began)."""
+        return self._metric("timebox_problems", as_of)
+
     def learnings(self, as_of: datetime | str | None = None) -> pd.DataFrame:
         """Every learning, with its text, item, link, sprint and ISO week."""
         return self._metric("learnings", as_of)
@@ -140,6 +144,16 @@ class Warehouse:
     ) -> pd.DataFrame:
         """Before/after comparison for each team that switched cadence."""
         return self._metric("switches", as_of, seed=seed, n_boot=n_boot)
+
+    def cadence_differences(
+        self, as_of: datetime | str | None = None, seed: int = 0, n_boot: int = 2000
+    ) -> pd.DataFrame:
+        """Per metric and pair of cadences: the difference, its 95% interval and effect size."""
+        return self._metric("cadence_differences", as_of, seed=seed, n_boot=n_boot)
+
+    def verdict(self, as_of: datetime | str | None = None, seed: int = 0, n_boot: int = 2000) -> pd.DataFrame:
+        """The four questions answered: answer, evidence (clear | suggestive | can't tell), numbers, trade-off."""
+        return self._metric("verdict", as_of, seed=seed, n_boot=n_boot)
 
 
 def open_warehouse(
