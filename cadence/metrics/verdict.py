@@ -276,7 +276,7 @@ def verdict(compare: pd.DataFrame, diffs: pd.DataFrame, switches: pd.DataFrame) 
             rows.append(_row(question, f"Can't tell: no comparison of {MEASURES[metric].noun} yet.", None,
                              across.get(metric), ""))
             continue
-        trade = tradeoff(lead, focus=metric) if c.a_better else tradeoff(lead)
+        trade = tradeoff(lead, focus=metric) if c.a_better else ""
         rows.append(_row(question, _answer(c), c, across.get(metric), trade))
     rows.append(_another_cadence(lead, across))
     frame = pd.DataFrame(rows, columns=COLUMNS)
