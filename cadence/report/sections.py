@@ -137,10 +137,8 @@ SWITCH_COLUMNS = [
     Column("before", "Before [95% CI]"),
     Column("after", "After [95% CI]"),
     Column("difference", "After − before [95% CI]"),
-    Column("n_before", "Sprints before"),
-    Column("n_after", "Sprints after"),
+    Column("sprints", "Sprints before / after"),
     Column("sample", "Interval"),
-    Column("warning", "Warning"),
 ]
 COMPARE_COLUMNS = [
     Column("metric_label", "Metric"),
@@ -171,6 +169,7 @@ def _switch_table(sw: pd.DataFrame, scrub: Callable[[Any], str]) -> str:
                          "before_ci_high"),
         after=_interval(sw.drop(columns="sample", errors="ignore"), "after_estimate", "after_ci_low", "after_ci_high"),
         difference=_interval(sw, "diff", "diff_ci_low", "diff_ci_high"),
+        sprints=sw["n_before"].astype(str) + " / " + sw["n_after"].astype(str),
     )
     return listing(shown, SWITCH_COLUMNS, scrub, "switches")
 

@@ -40,6 +40,10 @@ def listing(frame: pd.DataFrame, columns: Sequence[Column], scrub: Callable[[Any
     from itables import to_html_datatable
 
     shown = pd.DataFrame(cells(frame, columns, scrub), columns=[esc(c.header) for c in columns])
+    long = len(shown) > PAGE_ROWS
+    # A search box on every listing; the page-length menu, the count and the pages when there is more than a page.
+    layout = {"topStart": "pageLength" if long else None, "topEnd": "search",
+              "bottomStart": "info" if long else None, "bottomEnd": "paging" if long else None}
     return to_html_datatable(
         shown,
         connected=False,
@@ -48,6 +52,7 @@ def listing(frame: pd.DataFrame, columns: Sequence[Column], scrub: Callable[[Any
         showIndex=False,
         pageLength=PAGE_ROWS,
         lengthMenu=[PAGE_ROWS, 50, 100, 500],
+        layout=layout,
         maxBytes=0,  # never downsample: the reader sorts the whole listing
         classes=["display", "compact", "cadence-listing"],
         style={"width": "100%", "table-layout": "auto", "margin": "0"},
