@@ -44,7 +44,7 @@ def _panel(metric: str, y: alt.Y, shape: alt.Shape, extra: dict, step: int, widt
     )
     point = base.mark_point(size=110, filled=True, strokeWidth=2).encode(x=alt.X("estimate:Q", title=x_title),
                                                                           shape=shape)
-    words = base.transform_filter(_CANT_TELL).mark_text(align="left", dx=9, fontSize=12).encode(
+    words = base.transform_filter(_CANT_TELL).mark_text(align="left", dx=9).encode(
         x=alt.X("estimate:Q", title=x_title), text=alt.value("can't tell")
     )
     return alt.layer(rule, point, words).properties(width=width, height=alt.Step(step))
@@ -56,7 +56,8 @@ def _stack(frame: pd.DataFrame, columns: list[str], panels: list[alt.LayerChart]
     ).resolve_scale(x="independent")
 
 
-def cadence_comparison(compare: pd.DataFrame, metrics: Sequence[str] | None = None, width: int = 440) -> AnyChart:
+def cadence_comparison(compare: pd.DataFrame, metrics: Sequence[str] | None = None, width: int = 440,
+                       step: int = 24) -> AnyChart:
     """Per metric, each cadence's estimate with its 95% interval; ``metrics`` picks and orders the panels.
 
     ``compare`` is the ``compare_cadences`` frame.
@@ -75,7 +76,7 @@ def cadence_comparison(compare: pd.DataFrame, metrics: Sequence[str] | None = No
                *_ESTIMATE_TIPS, alt.Tooltip("n_teams:Q", title="Teams")]
     y = alt.Y("cadence:N", title="Cadence", sort=present)
     extra = {"color": cadence_color(present=present), "tooltip": tooltip}
-    panels = [_panel(m, y, sample_shape(frame["sample"].tolist()), extra, 24, width) for m in chosen]
+    panels = [_panel(m, y, sample_shape(frame["sample"].tolist()), extra, step, width) for m in chosen]
     columns = ["metric", "metric_label", "cadence", "estimate", "ci_low", "ci_high", "n_sprints", "n_teams",
                "sample", "warning"]
     subtitle = "Bars: 95% two-stage bootstrap intervals. Crosses: can't tell (under 3 teams or 6 sprints)."

@@ -32,7 +32,8 @@ _COUNT_SCALE = alt.Scale(domain=_COUNT_LABELS, range=_COUNT_COLOURS)
 _WHICH_SCALE = alt.Scale(domain=["this sprint", "previous"], range=[1.0, 0.45])
 
 
-def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, previous: int = 5) -> AnyChart:
+def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, previous: int = 3,
+              height: int = 240) -> AnyChart:
     """The sprint report counts of one sprint beside the team's ``previous`` sprints before it.
 
     ``sprint_id`` defaults to the team's last sprint in the frame; that sprint is drawn solid,
@@ -68,7 +69,7 @@ def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, 
                 alt.Tooltip("items:Q", title="Items"),
             ],
         )
-        .properties(width=alt.Step(12), height=240, title=alt.Title(title, subtitle=subtitle))
+        .properties(width=alt.Step(12), height=height, title=alt.Title(title, subtitle=subtitle))
     )
 
 

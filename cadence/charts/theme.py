@@ -22,7 +22,7 @@ CATEGORY_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B
 TEAM_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#999999")
 HIGHLIGHT = "#D55E00"  # vermillion: rabbit holes, targets
 MUTED = "#BBBBBB"
-SLIDE_FONT_PX = 16  # the smallest type in a chart drawn for a slide (cadence.report.slides scales it to >= 12 pt)
+SLIDE_FONT_PX = 17  # the smallest type in a chart drawn for a slide (cadence.report.slides places it at >= 12 pt)
 
 FONT = "Helvetica, Arial, sans-serif"
 
@@ -51,9 +51,15 @@ def team_scale(teams: Iterable[Any]) -> alt.Scale:
     return alt.Scale(domain=names, range=[TEAM_COLOURS[i % len(TEAM_COLOURS)] for i in range(len(names))])
 
 
-def for_slides(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    """The chart with every text at least ``SLIDE_FONT_PX``, for a picture on a projected slide."""
+def for_slides(chart: alt.TopLevelMixin, width: int | None = None, height: int | None = None) -> alt.TopLevelMixin:
+    """The chart with every text at least ``SLIDE_FONT_PX``, for a picture on a projected slide.
+
+    With ``width`` and ``height`` (CSS pixels) a single or layered chart is fitted to exactly that
+    size, legends and axes included (Vega-Lite ``autosize: fit``).
+    """
     size = SLIDE_FONT_PX
+    if width and height and not isinstance(chart, (alt.FacetChart, alt.VConcatChart, alt.HConcatChart)):
+        chart = chart.properties(width=width, height=height, autosize=alt.AutoSizeParams(type="fit", contains="padding"))
     return chart.configure(font=FONT).configure_axis(labelFontSize=size, titleFontSize=size).configure_legend(
         labelFontSize=size, titleFontSize=size, symbolSize=160, labelLimit=320
     ).configure_header(labelFontSize=size, titleFontSize=size).configure_title(

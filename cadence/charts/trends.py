@@ -47,6 +47,8 @@ def metric_trend(
     target: float | None = None,
     percent: bool = False,
     highlight: str | None = None,
+    width: int = 520,
+    height: int = 240,
 ) -> AnyChart:
     """A per-sprint metric over time: a line per team in the team's colour, each sprint's cadence as a shape.
 
@@ -84,22 +86,22 @@ def metric_trend(
     if many:
         return chart.properties(width=220, height=120).facet(facet=alt.Facet("team:N", title="Team"), columns=3,
                                                              data=data).properties(title=title)
-    return chart.properties(width=520, height=240, title=title)
+    return chart.properties(width=width, height=height, title=title)
 
 
-def overrun_rate(by_sprint: pd.DataFrame, highlight: str | None = None) -> AnyChart:
+def overrun_rate(by_sprint: pd.DataFrame, highlight: str | None = None, **size: int) -> AnyChart:
     """Share of timeboxes that ran over, per sprint."""
-    return metric_trend(by_sprint, "overrun_rate", percent=True, highlight=highlight)
+    return metric_trend(by_sprint, "overrun_rate", percent=True, highlight=highlight, **size)
 
 
-def learnings_per_week(by_sprint: pd.DataFrame, highlight: str | None = None) -> AnyChart:
+def learnings_per_week(by_sprint: pd.DataFrame, highlight: str | None = None, **size: int) -> AnyChart:
     """Learnings per week of sprint, against the one-a-week target."""
-    return metric_trend(by_sprint, "learnings_per_week", target=1.0, highlight=highlight)
+    return metric_trend(by_sprint, "learnings_per_week", target=1.0, highlight=highlight, **size)
 
 
-def weeks_with_learning(by_sprint: pd.DataFrame, highlight: str | None = None) -> AnyChart:
+def weeks_with_learning(by_sprint: pd.DataFrame, highlight: str | None = None, **size: int) -> AnyChart:
     """Share of each sprint's weeks that had at least one learning, against 100%."""
-    return metric_trend(by_sprint, "weeks_with_learning", target=1.0, percent=True, highlight=highlight)
+    return metric_trend(by_sprint, "weeks_with_learning", target=1.0, percent=True, highlight=highlight, **size)
 
 
 def carry_counts(issues: pd.DataFrame, rabbit_hole: int = 2) -> AnyChart:
