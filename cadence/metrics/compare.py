@@ -40,6 +40,8 @@ METRICS = (
 )
 ONE_TEAM = "one team: cadence and team cannot be told apart"
 FEW_TEAMS = "only 2 teams: too few to tell cadence from team"
+FEW_SPRINTS = "fewer than 6 sprints: can't tell"
+ROUGH_INTERVAL = "under 5 teams or 12 sprints: the interval is rough"
 SMALL = "small sample"
 CANT_TELL, ROUGH, ENOUGH = "can't tell", "rough", "enough data"
 MIN_TEAMS, MIN_SPRINTS = 3, 6  # below either: "can't tell"
@@ -110,9 +112,13 @@ def closed_sprints(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _warning(n_values: int, n_teams: int) -> str:
+    """Why a cadence's interval is not to be trusted, in words ("" when it has enough data)."""
     if not n_values:
         return ""
-    return ONE_TEAM if n_teams == 1 else FEW_TEAMS if n_teams == 2 else ""
+    if n_teams <= 2:
+        return ONE_TEAM if n_teams == 1 else FEW_TEAMS
+    mark = sample_mark(n_values, n_teams)
+    return FEW_SPRINTS if mark == CANT_TELL else ROUGH_INTERVAL if mark == ROUGH else ""
 
 
 def _groups(per_sprint: pd.DataFrame, metric: str):
