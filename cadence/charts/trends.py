@@ -41,6 +41,16 @@ def _marker_layers(base: alt.Chart, metric: str, highlight: str | None, target: 
     return layers
 
 
+def _trend_tooltip(metric: str, label: str, fmt: str) -> list[alt.Tooltip]:
+    return [
+        alt.Tooltip("team:N", title="Team"),
+        alt.Tooltip("sprint_name:N", title="Sprint"),
+        alt.Tooltip("cadence:N", title="Cadence"),
+        alt.Tooltip("start:T", title="Start", format="%Y-%m-%d"),
+        alt.Tooltip(f"{metric}:Q", title=label, format=fmt),
+    ]
+
+
 def metric_trend(
     by_sprint: pd.DataFrame,
     metric: str,
@@ -63,13 +73,7 @@ def metric_trend(
     frame = by_sprint.loc[by_sprint[metric].notna()]
     data = inline(frame, [*_TOOLTIP_COLUMNS, metric])
     fmt = ".0%" if percent else ".2f"
-    tooltip = [
-        alt.Tooltip("team:N", title="Team"),
-        alt.Tooltip("sprint_name:N", title="Sprint"),
-        alt.Tooltip("cadence:N", title="Cadence"),
-        alt.Tooltip("start:T", title="Start", format="%Y-%m-%d"),
-        alt.Tooltip(f"{metric}:Q", title=label, format=fmt),
-    ]
+    tooltip = _trend_tooltip(metric, label, fmt)
     x = alt.X("start:T", title="Sprint start (date, UTC)")
     y = alt.Y(f"{metric}:Q", title=axis_title(metric), axis=alt.Axis(format="%") if percent else alt.Axis())
     teams = frame["team"].dropna().unique().tolist()

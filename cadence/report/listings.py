@@ -49,6 +49,20 @@ DUE_COLUMNS = [
 ]
 
 
+OVERRUN_COLUMNS = [
+    Column("team", "Team"),
+    Column("sprint_name", "Sprint"),
+    Column("key", "Item", link="url"),
+    Column("summary", "Title"),
+    Column("rule", "Timebox from", lambda v: RULES.get(v, "" if v is None else str(v))),
+    Column("timebox_h", "Timebox (h)", fmt_number(1)),
+    Column("actual_h", "Actual (h)", fmt_number(1)),
+    Column("overrun_size", "Overrun", fmt_percent),
+    Column("finished", "Finished", lambda v: "yes" if v is True else "not yet"),
+    Column("carry_count", "Carried over"),
+]
+
+
 def _tolerance(data: ReportData) -> str:
     cfg = data.config
     return f"{cfg.timebox_tolerance:.0%} of the timebox, and at least {cfg.timebox_min_tolerance_h:g} h"
@@ -61,20 +75,7 @@ def timeboxes(data: ReportData, scrub: Callable[[Any], str]) -> Section:
     if show_people and not items.empty:
         items = _people(items, data.issues)
     items, note = _capped(items, "overrun_size", "overrunning items", "report_assets/overruns.csv", "largest")
-    columns = [
-        Column("team", "Team"),
-        Column("sprint_name", "Sprint"),
-        Column("key", "Item", link="url"),
-        Column("summary", "Title"),
-        Column("rule", "Timebox from", lambda v: RULES.get(v, "" if v is None else str(v))),
-        Column("timebox_h", "Timebox (h)", fmt_number(1)),
-        Column("actual_h", "Actual (h)", fmt_number(1)),
-        Column("overrun_size", "Overrun", fmt_percent),
-        Column("finished", "Finished", lambda v: "yes" if v is True else "not yet"),
-        Column("carry_count", "Carried over"),
-    ]
-    if show_people:
-        columns.append(Column("people", "Assignees"))
+    columns = OVERRUN_COLUMNS + ([Column("people", "Assignees")] if show_people else [])
     intro = (
         '<p class="meta">An item overruns when it finishes later than its timebox allows, or is unfinished past '
         f"it, by more than the tolerance ({esc(_tolerance(data))}; <code>[timebox] tolerance</code>); it counts in "
