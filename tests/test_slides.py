@@ -259,3 +259,19 @@ def test_revealjs_with_quarto_renders_the_same_slides(
     assert text.count("\n## ") == len(TITLES) and text.count("::: notes") == len(TITLES)
     images = re.findall(r"!\[\]\(([^)]+)\)", text)
     assert len(images) >= 5 and all((qmd.parent / image).is_file() for image in images)
+
+
+def test_hostile_text_on_slides_is_neutralised_and_clipped(tmp_path: Path) -> None:
+    """Team B's sprint 21 holds a learning with a right-to-left override and a 20,000-character word."""
+    import zipfile
+
+    data = sample_data()
+    out = write_pptx(data, sprint_deck(data, "B", "21"), tmp_path / "deck.pptx")
+    with zipfile.ZipFile(out) as deck:
+        xml = "".join(deck.read(n).decode("utf-8") for n in deck.namelist() if n.endswith(".xml"))
+    assert "\u202e" not in xml and "\u202c" not in xml
+    runs = re.findall(r"<a:t>([^<]*)</a:t>", xml)
+    assert max(len(r) for r in runs) < 400  # the long word is clipped, never a 20,000-character run
+    learning = _texts(list(Presentation(str(out)).slides)[5])
+    assert "reviewed by ecilA" in learning and "…" in learning
+    _check_layout(Presentation(str(out)))
