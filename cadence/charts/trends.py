@@ -74,23 +74,25 @@ def metric_trend(
     data = inline(frame, [*_TOOLTIP_COLUMNS, metric])
     fmt = ".0%" if percent else ".2f"
     tooltip = _trend_tooltip(metric, label, fmt)
-    x = alt.X("start:T", title="Sprint start (date, UTC)")
-    y = alt.Y(f"{metric}:Q", title=axis_title(metric), axis=alt.Axis(format="%") if percent else alt.Axis())
     teams = frame["team"].dropna().unique().tolist()
     many = len(teams) > MAX_COLOURED_TEAMS
+    x = alt.X("start:T", title="Sprint start (date, UTC)")
+    # Small multiples repeat the y title on every row: there it is the chart's subtitle instead.
+    y = alt.Y(f"{metric}:Q", title=None if many else axis_title(metric),
+              axis=alt.Axis(format="%") if percent else alt.Axis())
     colour = alt.value("#0072B2") if many else alt.Color("team:N", title="Team", scale=team_scale(teams))
-    base = alt.Chart(data).encode(x=x, y=y)
+    base = alt.Chart().encode(x=x, y=y)  # the data goes on top, so that small multiples split it
     layers = [
         base.mark_line(strokeWidth=1.5, opacity=0.7).encode(color=colour, detail="team:N"),
         base.mark_point(size=55, filled=True).encode(color=colour, shape=_cadence_shape(frame["cadence"].tolist()),
                                                       tooltip=tooltip),
         *_marker_layers(base, metric, highlight, target, fmt, tooltip),
     ]
-    chart = alt.layer(*layers)
     if many:
-        return chart.properties(width=220, height=120).facet(facet=alt.Facet("team:N", title="Team"), columns=3,
-                                                             data=data).properties(title=title)
-    return chart.properties(width=width, height=height, title=title)
+        return alt.layer(*layers).properties(width=220, height=120).facet(
+            facet=alt.Facet("team:N", title="Team"), columns=3, data=data).properties(
+            title=alt.Title(title, subtitle=axis_title(metric)))
+    return alt.layer(*layers, data=data).properties(width=width, height=height, title=title)
 
 
 def overrun_rate(by_sprint: pd.DataFrame, highlight: str | None = None, **size: int) -> AnyChart:
