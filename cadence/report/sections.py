@@ -123,7 +123,8 @@ def headline(data: ReportData, scrub: Callable[[Any], str]) -> Section:
 def _interval(frame: pd.DataFrame, estimate: str, low: str, high: str, digits: int = 2) -> pd.Series:
     """``"estimate [low, high]"`` per row; ``"estimate (can't tell)"`` where the row's sample says so."""
     fmt = fmt_number(digits)
-    shown = frame[estimate].map(fmt) + " [" + frame[low].map(fmt) + ", " + frame[high].map(fmt) + "]"
+    bound = lambda v: fmt(v) or "–"  # noqa: E731  (an interval the data cannot close, e.g. a KM median not reached)
+    shown = frame[estimate].map(fmt) + " [" + frame[low].map(bound) + ", " + frame[high].map(bound) + "]"
     if "sample" in frame:
         shown = shown.where(frame["sample"] != "can't tell", frame[estimate].map(fmt) + " (can't tell)")
     return shown
