@@ -10,20 +10,24 @@ import logging
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Literal, Optional
 
 import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from cadence.errors import CadenceError
 
+# Plain click help, not Rich's: Rich showed every flag as taking a value ("--full <bool>") and read
+# "[[sources]]" in a help text as markup, printing "[]".
 app = typer.Typer(
     help="Is our sprint cadence giving us fast feedback, honest timeboxes and steady learnings?",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-sync_app = typer.Typer(help="Fetch issue history from a source into the warehouse.", no_args_is_help=True)
+sync_app = typer.Typer(help="Fetch issue history from a source into the warehouse.", no_args_is_help=True,
+                       rich_markup_mode=None)
 app.add_typer(sync_app, name="sync")
 
 DbOption = typer.Option(None, "--db", help="Warehouse file. Default: $CADENCE_DB, else ./cadence.duckdb.")
@@ -156,19 +160,30 @@ def _finish(report) -> None:
 @app.command()
 def metrics(
     db: Optional[Path] = DbOption,
-    by: str = typer.Option("sprint", "--by", help="sprint, week or cadence."),
-    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    by: Literal["sprint", "week", "cadence"] = typer.Option(
+        "sprint", "--by", help="One row per sprint, per team and ISO week, or per metric and cadence."
+    ),
+    fmt: Literal["table", "csv", "json"] = typer.Option(
+        "table", "--format", help="table for people; csv and json carry every column."
+    ),
     as_of: Optional[datetime] = AsOfOption,
+    all_columns: bool = typer.Option(False, "--all-columns", help="The table shows every column, not only the documented ones."),
 ) -> None:
-    """Print the metrics table: one row per sprint, per team and week, or per metric and cadence."""
-    from cadence.output import format_frame
+    """Print the metrics table: one row per sprint, per team and week, or per metric and cadence.
 
-    if by not in ("sprint", "week", "cadence"):
-        raise CadenceError(f"--by must be sprint, week or cadence, not {by!r}")
-    if fmt not in ("table", "csv", "json"):
-        raise CadenceError(f"--format must be table, csv or json, not {fmt!r}")
-    frame = _open(db).metrics(by=by, as_of=as_of)
-    sys.stdout.write(format_frame(frame, fmt))
+    The table holds the documented columns, rounded (--all-columns for the rest); csv and json hold
+    every column, unrounded. An empty result says why on stderr.
+    """
+    from cadence.output import explain_empty, format_frame, nothing_to_show
+
+    wh = _open(db)
+    frame = wh.metrics(by=by, as_of=as_of)
+    if nothing_to_show(frame, by):
+        # The reason goes to stderr; csv and json still print their (empty or all-future) rows for programs.
+        typer.echo(f"cadence: {explain_empty(wh, by, as_of)}", err=True)
+        if fmt == "table":
+            return
+    sys.stdout.write(format_frame(frame, fmt, by=by, all_columns=all_columns))
 
 
 @app.command()
@@ -203,15 +218,13 @@ def slides(
     team: Optional[str] = typer.Option(None, "--team", help="Team name (default: the first team)."),
     sprint: str = typer.Option("latest", "--sprint", help="'latest' completed sprint, or a sprint id."),
     out: Path = typer.Option(Path("cadence-slides"), "--out", help="Output folder."),
-    fmt: str = typer.Option("pptx", "--format", help="pptx or revealjs (revealjs needs Quarto)."),
+    fmt: Literal["pptx", "revealjs"] = typer.Option("pptx", "--format", help="revealjs needs Quarto on PATH."),
     as_of: Optional[datetime] = AsOfOption,
     show_people: bool = ShowPeople,
 ) -> None:
     """Make the retro deck for one team's sprint."""
     from cadence.report import build_slides
 
-    if fmt not in ("pptx", "revealjs"):
-        raise CadenceError(f"--format must be pptx or revealjs, not {fmt!r}")
     path = build_slides(_open(db), out, team=team, sprint=sprint, fmt=fmt, as_of=as_of, show_people=show_people)
     _say(f"slides: {path}")
 

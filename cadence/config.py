@@ -20,6 +20,8 @@ Every key is optional. An error names the file, the key and what was expected::
     label_pattern = '^timebox:(\\d+(?:\\.\\d+)?)(h|d|w)$'
     hours_per_day = 8
     days_per_week = 5
+    tolerance = 0.1               # an overrun within 10% of the timebox ("10%" works too) does not count...
+    min_tolerance_h = 1           # ...nor one within this many hours, whichever is larger
     types = ["Spike", "Research", "Experiment", "Investigation", "EDA"]
     labels = ["spike", "research", "experiment", "investigation", "eda"]
 
@@ -31,6 +33,9 @@ Every key is optional. An error names the file, the key and what was expected::
 
     [privacy]
     pseudonymize = false          # store only hashed person ids
+
+    [report]
+    trend_window = 3              # sprints that the report's arrows and the retro scorecard compare against
 
     [[sources]]                   # what `cadence nightly` syncs
     kind = "jira"
@@ -83,10 +88,13 @@ class Config:
     days_per_week: int = 5
     timebox_types: tuple[str, ...] = TIMEBOX_TYPES
     timebox_labels: tuple[str, ...] = TIMEBOX_LABELS
+    timebox_tolerance: float = 0.1  # share of the timebox
+    timebox_min_tolerance_h: float = 1.0
     estimate_field: str | None = None
     in_progress_labels: tuple[str, ...] = ("in progress", "wip")
     pseudonymize: bool = False
     sources: tuple[dict[str, Any], ...] = ()
+    trend_window: int = 3
     path: Path | None = None
 
     def team_for(self, scope: str, default: str) -> str:
@@ -114,6 +122,30 @@ def _number(raw: dict, section: str, key: str, path: Path, default: float) -> fl
     return value
 
 
+def _share(raw: dict, section: str, key: str, path: Path, default: float) -> float:
+    """A share such as ``0.1`` or ``"10%"``, from 0 up to (not including) 10."""
+    value = raw.get(key, default)
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+(?:\.\d+)?\s*%\s*", value):
+        value = float(value.strip().rstrip("%")) / 100
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 10
+    _expect(ok, path, f"{section}.{key}", 'a share such as 0.1 or "10%"', value)
+    return float(value)
+
+
+def _hours(raw: dict, section: str, key: str, path: Path, default: float) -> float:
+    value = raw.get(key, default)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+    _expect(ok, path, f"{section}.{key}", "a number of hours, 0 or more", value)
+    return float(value)
+
+
+def _count(raw: dict, section: str, key: str, path: Path, default: int) -> int:
+    value = raw.get(key, default)
+    ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 52
+    _expect(ok, path, f"{section}.{key}", "a whole number from 1 to 52", value)
+    return value
+
+
 def _table(data: dict, key: str, path: Path) -> dict:
     value = data.get(key, {})
     _expect(isinstance(value, dict), path, key, "a table", value)
@@ -121,7 +153,7 @@ def _table(data: dict, key: str, path: Path) -> dict:
 
 
 def parse_config(data: dict[str, Any], path: Path) -> Config:
-    known = {"statuses", "teams", "learning", "timebox", "estimate", "github", "privacy", "sources"}
+    known = {"statuses", "teams", "learning", "timebox", "estimate", "github", "privacy", "sources", "report"}
     unknown = sorted(set(data) - known)
     _expect(not unknown, path, ", ".join(unknown), f"one of {sorted(known)}", unknown)
     statuses = _table(data, "statuses", path)
@@ -143,6 +175,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     _expect(est_field is None or isinstance(est_field, str), path, "estimate.field", "a field id", est_field)
     github = _table(data, "github", path)
     privacy = _table(data, "privacy", path)
+    report = _table(data, "report", path)
     pseudo = privacy.get("pseudonymize", False)
     _expect(isinstance(pseudo, bool), path, "privacy.pseudonymize", "true or false", pseudo)
     sources = data.get("sources", [])
@@ -162,10 +195,13 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         days_per_week=int(_number(timebox, "timebox", "days_per_week", path, 5)),
         timebox_types=_strings(timebox, "timebox", "types", path, TIMEBOX_TYPES),
         timebox_labels=_strings(timebox, "timebox", "labels", path, TIMEBOX_LABELS),
+        timebox_tolerance=_share(timebox, "timebox", "tolerance", path, 0.1),
+        timebox_min_tolerance_h=_hours(timebox, "timebox", "min_tolerance_h", path, 1.0),
         estimate_field=est_field,
         in_progress_labels=_strings(github, "github", "in_progress_labels", path, ("in progress", "wip")),
         pseudonymize=pseudo,
         sources=tuple(sources),
+        trend_window=_count(report, "report", "trend_window", path, 3),
         path=path,
     )
 

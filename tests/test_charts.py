@@ -1,4 +1,9 @@
-"""Charts: every chart validates, renders to PNG, keeps cadence colours fixed and has an empty state."""
+"""Charts: every chart validates, renders to PNG, keeps cadence colours fixed and has an empty state.
+
+Beyond ``to_dict()`` validation, the specs are compiled to Vega by vl-convert (the same engine that
+draws the report's images) to check what a reader sees: a legend for every coloured mark, log
+axes, legend entries only for what is drawn.
+"""
 
 from __future__ import annotations
 
@@ -70,6 +75,7 @@ def compare_frame() -> pd.DataFrame:
             "n_teams": [1, 1, 1, 1],
             "small_sample": [True, True, True, True],
             "warning": ["cadence and team cannot be told apart"] * 4,
+            "sample": ["rough", "rough", "can't tell", "can't tell"],
         }
     )
 
@@ -94,6 +100,8 @@ def switches_frame() -> pd.DataFrame:
             "n_before": [2],
             "n_after": [2],
             "warning": ["small sample"],
+            "effect_size": [1.2],
+            "sample": ["can't tell"],
         }
     )
 
@@ -133,7 +141,19 @@ def issues_frame() -> pd.DataFrame:
     )
 
 
+def overruns_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "team": ["A", "A", "B"],
+            "key": ["A-1", "A-2", "B-1"],
+            "rule": ["label", "due_date", "label"],
+            "overrun_size": [0.5, 12.0, 0.2],
+        }
+    )
+
+
 CHARTS = {
+    "overrun_sizes": lambda: charts.overrun_sizes(overruns_frame()),
     "cadence_comparison": lambda: charts.cadence_comparison(compare_frame()),
     "before_after": lambda: charts.before_after(switches_frame()),
     "feedback_curves": lambda: charts.feedback_curves(curves_frame()),
@@ -147,6 +167,7 @@ CHARTS = {
 }
 
 EMPTY = {
+    "overrun_sizes": lambda: charts.overrun_sizes(overruns_frame().iloc[0:0]),
     "cadence_comparison": lambda: charts.cadence_comparison(compare_frame().iloc[0:0]),
     "before_after": lambda: charts.before_after(switches_frame().iloc[0:0]),
     "feedback_curves": lambda: charts.feedback_curves(curves_frame().iloc[0:0]),
@@ -218,22 +239,115 @@ def test_empty_frame_gives_a_message_not_an_empty_axis(name: str) -> None:
 
 
 def _cadence_scales(spec: dict) -> list[dict]:
-    return [d["scale"] for d in _walk(spec) if d.get("field") == "cadence" and "scale" in d]
+    return [d["scale"] for d in _walk(spec) if d.get("field") == "cadence" and "range" in d.get("scale", {})]
 
 
-def test_cadence_colours_are_fixed_whatever_the_data() -> None:
-    """2w is orange even in a chart where it is the only cadence, and 1w blue everywhere."""
+def test_cadence_colours_are_fixed_and_only_the_drawn_cadences_are_listed() -> None:
+    """3w is green even in a chart where it is the only cadence; no legend lists an unused "other"."""
     only_3w = by_sprint_frame().query("team == 'B'")
-    for chart in (
-        charts.overrun_rate(only_3w),
-        charts.team_timeline(sprints_frame()),
-        charts.cadence_comparison(compare_frame()),
-    ):
+    cases = [
+        (charts.overrun_rate(only_3w), None),  # trends colour teams; cadence is a shape there
+        (charts.team_timeline(sprints_frame()), ["1w", "2w", "3w"]),
+        (charts.cadence_comparison(compare_frame()), ["1w", "2w", "3w"]),
+        (charts.team_timeline(sprints_frame().query("team == 'B'")), ["3w"]),
+        (charts.feedback_curves(curves_frame()), ["1w", "2w"]),
+    ]
+    for chart, domain in cases:
         scales = _cadence_scales(chart.to_dict())
+        if domain is None:
+            assert all(set(s["domain"]) == {"3w"} for s in scales)
+            continue
         assert scales
         for scale in scales:
             mapping = dict(zip(scale["domain"], scale["range"], strict=True))
-            assert mapping == {"1w": "#0072B2", "2w": "#E69F00", "3w": "#009E73", "other": "#999999"}
+            assert scale["domain"] == domain and "other" not in mapping
+            assert mapping == {c: charts.CADENCE_COLOURS[c] for c in domain}
+
+
+def _vega(chart) -> dict:
+    return vlc.vegalite_to_vega(chart.to_dict())
+
+
+def _legend_titles(vega: dict) -> list:
+    return [legend.get("title") for d in _walk(vega) for legend in d.get("legends", [])]
+
+
+@pytest.mark.parametrize("name", sorted(CHARTS))
+def test_every_coloured_mark_has_a_legend(name: str) -> None:
+    """If anything is coloured by a field, the compiled chart has a legend for it."""
+    chart = CHARTS[name]()
+    coloured = [
+        enc[ch]["field"]
+        for enc in (d["encoding"] for d in _walk(chart.to_dict()) if isinstance(d.get("encoding"), dict))
+        for ch in ("color", "fill", "stroke")
+        if isinstance(enc.get(ch), dict) and "field" in enc[ch]
+    ]
+    assert coloured, name  # every chart colours something by a field
+    assert _legend_titles(_vega(chart)), name
+
+
+def test_kaplan_meier_curves_have_a_cadence_legend_and_a_log_axis_with_readable_ticks() -> None:
+    chart = charts.feedback_curves(curves_frame())
+    assert "Cadence" in _legend_titles(_vega(chart))
+    x = chart.to_dict()["spec"]["layer"][0]["encoding"]["x"]
+    assert x["scale"]["type"] == "symlog"
+    assert x["axis"]["values"] == [0, 0.25, 1, 4, 8, 24, 48]  # the curves run to 50 h
+    assert "datum.value == 24 ? '1 d'" in x["axis"]["labelExpr"] and "datum.value == 0.25 ? '15 min'" in x["axis"][
+        "labelExpr"]
+
+
+def test_histograms_of_hours_and_sizes_use_log_axes() -> None:
+    for chart, ticks in (
+        (charts.feedback_distribution(feedback_frame()), [0.25, 1, 4, 8, 24, 48, 168, 336]),
+        (charts.overrun_sizes(overruns_frame()), [0.1, 0.3, 1, 3, 10]),
+    ):
+        x = chart.to_dict()["encoding"]["x"]
+        assert x["scale"]["type"] == "log" and x["axis"]["values"] == ticks
+
+
+def test_carry_counts_keep_the_rabbit_holes_visible() -> None:
+    """A symlog count axis, the count on each bar, and a legend naming the highlight."""
+    spec = charts.carry_counts(issues_frame()).to_dict()
+    bars, labels = spec["layer"]
+    assert bars["encoding"]["y"]["scale"]["type"] == "symlog"
+    assert labels["mark"]["type"] == "text" and labels["encoding"]["text"]["field"] == "items"
+    assert bars["encoding"]["color"]["scale"]["domain"] == ["2+ times: rabbit holes", "fewer than 2 times"]
+
+
+def test_axis_titles_name_the_unit_and_which_way_is_better() -> None:
+    spec = charts.cadence_comparison(compare_frame()).to_dict()
+    titles = {d["encoding"]["x"]["title"] for d in _walk(spec) if "x" in d.get("encoding", {})}
+    assert titles == {"Say/do (share of committed done), higher is better",
+                      "Median feedback latency (hours), lower is better"}
+    assert "Estimate (unit in row label)" not in str(spec)
+    trend = charts.metric_trend(by_sprint_frame(), "overrun_rate", percent=True).to_dict()
+    assert trend["layer"][0]["encoding"]["y"]["title"] == "Timebox overrun rate (share), lower is better"
+
+
+def test_cant_tell_is_a_cross_with_words_not_a_bar() -> None:
+    spec = charts.cadence_comparison(compare_frame()).to_dict()
+    panel = spec["vconcat"][1]  # median latency: both cadences can't tell
+    rule, point, words = panel["layer"]
+    assert rule["transform"][1] == {"filter": "!(datum.sample === \"can't tell\")"}
+    assert words["encoding"]["text"] == {"value": "can't tell"}
+    assert point["encoding"]["shape"]["scale"] == {"domain": ["rough", "can't tell"],
+                                                   "range": ["triangle-down", "cross"]}
+
+
+def test_teams_that_share_a_cadence_get_their_own_colours() -> None:
+    """Two 1-week teams are told apart by colour; their cadence is a shape."""
+    frame = by_sprint_frame().assign(team=["A", "A", "A", "C", "B"], cadence=["1w", "1w", "1w", "1w", "3w"])
+    layers = charts.metric_trend(frame, "say_do" if "say_do" in frame else "overrun_rate").to_dict()["layer"]
+    points = layers[1]["encoding"]
+    assert points["color"]["field"] == "team" and points["color"]["scale"]["domain"] == ["A", "B", "C"]
+    assert len(set(points["color"]["scale"]["range"])) == 3
+    assert points["shape"]["field"] == "cadence" and points["shape"]["scale"]["domain"] == ["1w", "3w"]
+
+
+def test_many_teams_become_small_multiples() -> None:
+    rows = by_sprint_frame().iloc[[0]].loc[[0] * 12].assign(team=[f"T{i:02}" for i in range(12)])
+    spec = charts.overrun_rate(rows).to_dict()
+    assert spec["facet"]["field"] == "team" and spec["columns"] == 3
 
 
 def test_theme_is_registered_and_active() -> None:
@@ -286,8 +400,17 @@ def test_large_frames_are_not_refused() -> None:
     assert len(_values(charts.carry_counts(frame).to_dict())) == n
 
 
-def test_trend_rings_the_highlighted_sprint() -> None:
+def test_trend_rings_the_highlighted_sprint_with_a_legend_entry() -> None:
     spec = charts.overrun_rate(by_sprint_frame(), highlight="13").to_dict(validate=True)
-    filters = [t["filter"] for layer in spec["layer"] for t in layer.get("transform", [])]
-    assert filters == ["(datum.sprint_id === '13')"]
+    ring = spec["layer"][2]
+    assert ring["transform"][0]["filter"] == "((datum.sprint_id === '13') && isValid(datum['overrun_rate']))"
+    assert ring["encoding"]["stroke"]["scale"] == {"domain": ["this sprint"], "range": ["#000000"]}
+    assert "this sprint" in json.dumps(_vega(charts.overrun_rate(by_sprint_frame(), highlight="13")))
     assert vlc.vegalite_to_png(spec)[:4] == b"\x89PNG"
+
+
+def test_a_sprint_without_a_value_is_not_drawn_at_all() -> None:
+    """The retro's sprint with no latency yet: no point and no ring (it landed in the legend area)."""
+    frame = by_sprint_frame().assign(overrun_rate=[0.5, 0.25, 0.0, float("nan"), 0.6])
+    spec = charts.overrun_rate(frame, highlight="14").to_dict()
+    assert "14" not in {row.get("sprint_id") for row in _values(spec)}

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,7 +51,8 @@ def test_help_lists_every_command():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["metrics", "--by", "month"], "--by must be sprint, week or cadence, not 'month'"),
+        (["metrics", "--by", "month"], "Invalid value for '--by'"),
+        (["slides", "--format", "keynote"], "Invalid value for '--format'"),
         (["metrics", "--db", "/nonexistent/x.duckdb"], "no warehouse at /nonexistent/x.duckdb"),
         (["import", "/nonexistent/file.jsonl"], "/nonexistent/file.jsonl: no such file or folder"),
         (["sync", "jira", "--url", "http://127.0.0.1:9"], "give either --project (one or more) or --jql"),
@@ -101,3 +103,49 @@ def test_the_database_defaults_to_cadence_db_from_the_environment(demo_db, tmp_p
     result = run("metrics", "--format", "csv", cwd=tmp_path, env={"CADENCE_DB": str(demo_db)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("team,sprint_id")
+
+
+def test_help_shows_flags_as_flags_lists_choices_and_keeps_its_text():
+    """Rich's help printed "--full <bool>", "-v <bool>" and swallowed "[[sources]]" as markup."""
+    top, jira, metrics, nightly, slides = (run(*a, "--help").stdout for a in (
+        [], ["sync", "jira"], ["metrics"], ["nightly"], ["slides"]))
+    assert "<bool>" not in top + jira + metrics + nightly + slides
+    assert "-v, --verbose  " in top and "--full  " in jira and "--all-columns  " in metrics
+    assert "--by <sprint|week|cadence>" in metrics and "--format <table|csv|json>" in metrics
+    assert "--format <pptx|revealjs>" in slides
+    assert "Configuration listing [[sources]]" in nightly
+
+
+def test_metrics_table_shows_the_documented_columns_rounded(demo_db):
+    table = run("metrics", "--db", str(demo_db), "--as-of", "2026-11-26", env={"COLUMNS": "1000"})
+    assert table.returncode == 0, table.stderr
+    header = table.stdout.splitlines()[0].split()
+    assert header == SPRINT_COLUMNS
+    numbers = [w for line in table.stdout.splitlines()[1:] for w in line.split() if re.fullmatch(r"-?[\d,]+\.\d+", w)]
+    assert numbers and all(len(w.split(".")[1]) == 2 for w in numbers)  # 0.67, never 0.6673841869543226
+    every = run("metrics", "--db", str(demo_db), "--as-of", "2026-11-26", "--all-columns", env={"COLUMNS": "1000"})
+    assert every.stdout.splitlines()[0].split()[: len(SPRINT_COLUMNS) + 1] == [*SPRINT_COLUMNS, "jira_report"]
+    cadence = run("metrics", "--db", str(demo_db), "--by", "cadence", "--as-of", "2026-11-26", env={"COLUMNS": "1000"})
+    assert cadence.stdout.splitlines()[0].split() == ["metric", "cadence", "estimate", "ci_low", "ci_high",
+                                                      "n_sprints", "n_teams", "warning"]
+
+
+def test_an_empty_result_says_why(demo_db):
+    """Before the first sprint there is nothing to show: one line on stderr says why; json stays valid."""
+    table = run("metrics", "--db", str(demo_db), "--as-of", "2020-01-01")
+    assert table.returncode == 0 and table.stdout == ""
+    assert table.stderr.strip().splitlines() == [
+        "cadence: no sprint had started as of 2020-01-01 00:00 UTC; the warehouse's 98 sprints start from "
+        "2026-02-23 (try a later --as-of)"]
+    as_json = run("metrics", "--db", str(demo_db), "--by", "cadence", "--format", "json", "--as-of", "2020-01-01")
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) == []
+    assert "no closed sprint as of 2020-01-01 00:00 UTC" in as_json.stderr
+
+
+def test_an_empty_warehouse_says_so(tmp_path):
+    from cadence.warehouse.connection import connect
+
+    with connect(tmp_path / "empty.duckdb", read_only=False):
+        pass
+    result = run("metrics", "--db", str(tmp_path / "empty.duckdb"))
+    assert result.returncode == 0 and "no sprints in " in result.stderr and "sync or import first" in result.stderr

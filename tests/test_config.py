@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cadence.config import Config, load_config
@@ -55,3 +57,20 @@ def test_errors_name_the_file_and_the_key(tmp_path, text, message):
 def test_a_missing_explicit_file_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="no such configuration file"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_timebox_tolerance_and_trend_window(tmp_path):
+    """Defaults from PRODUCT.md (10% of the timebox, at least 1 hour); "10%" and 0.25 both read as shares."""
+    assert (Config().timebox_tolerance, Config().timebox_min_tolerance_h, Config().trend_window) == (0.1, 1.0, 3)
+    path = tmp_path / "cadence.toml"
+    path.write_text('[timebox]\ntolerance = "25%"\nmin_tolerance_h = 0\n[report]\ntrend_window = 5\n')
+    config = load_config(path)
+    assert (config.timebox_tolerance, config.timebox_min_tolerance_h, config.trend_window) == (0.25, 0.0, 5)
+    for text, message in [
+        ('[timebox]\ntolerance = "lots"\n', '[timebox.tolerance] should be a share such as 0.1 or "10%"'),
+        ("[timebox]\nmin_tolerance_h = -2\n", "[timebox.min_tolerance_h] should be a number of hours, 0 or more"),
+        ("[report]\ntrend_window = 0\n", "[report.trend_window] should be a whole number from 1 to 52"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_config(path)

@@ -30,18 +30,24 @@ FRAMES = {
                         "p85_ci_high",
     "feedback_curves": "group, kind, t_h, survival, ci_low, ci_high",
     "overruns": "source, team, key, summary, url, type, rule, start, timebox_end, finish, finished, timebox_h, "
-                "actual_h, overrun_size, sprint_key, sprint_id, sprint_name, carry_count",
+                "actual_h, overrun_size, sprint_key, sprint_id, sprint_name, carry_count, tolerance_h",
+    "timebox_problems": "source, team, key, summary, url, type, problem, start, due_date, before_start_h, rule_used",
     "learnings": "source, team, key, summary, url, kind, marker, text, occurred_at, sprint_key, sprint_id, "
                  "sprint_name, iso_week",
     "compare_cadences": "metric, cadence, cadence_weeks, estimate, ci_low, ci_high, n_sprints, n_teams, "
-                        "small_sample, warning",
+                        "small_sample, warning, sample",
+    "cadence_differences": "metric, cadence_a, cadence_b, estimate_a, estimate_b, ci_low_a, ci_high_a, ci_low_b, "
+                           "ci_high_b, diff, diff_ci_low, diff_ci_high, effect_size, n_sprints_a, n_sprints_b, "
+                           "n_teams_a, n_teams_b",
     "switches": "team, metric, switch_at, before_cadence, after_cadence, before_estimate, before_ci_low, "
                 "before_ci_high, after_estimate, after_ci_low, after_ci_high, diff, diff_ci_low, diff_ci_high, "
-                "n_before, n_after, warning",
+                "n_before, n_after, warning, effect_size, sample",
     "reconciliation": "team, sprint_key, sprint_id, sprint_name, board_id, count, ours, jira, agrees, only_ours, "
                       "only_jira, causes",
     "reconciliation_keys": "team, sprint_key, sprint_id, sprint_name, board_id, count, ours, jira, key, side, "
                            "cause, url",
+    "verdict": "question, answer, evidence, reason, basis, metric, side_a, side_b, estimate_a, estimate_b, diff, "
+               "diff_ci_low, diff_ci_high, effect_size, across_teams, tradeoff",
 }
 
 

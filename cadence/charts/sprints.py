@@ -23,14 +23,17 @@ def _scorecard_rows(window: pd.DataFrame, chosen: str) -> pd.DataFrame:
     return long.assign(
         which=(long["sprint_id"].astype(str) == chosen).map({True: "this sprint", False: "previous"}),
         sprint_label=long["sprint_name"].fillna(long["sprint_id"]).astype(str),
+        count_label=long["count"].str.replace("_", " "),
     )
 
 
-_COUNT_SCALE = alt.Scale(domain=SCORECARD_COUNTS, range=_COUNT_COLOURS)
+_COUNT_LABELS = [c.replace("_", " ") for c in SCORECARD_COUNTS]
+_COUNT_SCALE = alt.Scale(domain=_COUNT_LABELS, range=_COUNT_COLOURS)
 _WHICH_SCALE = alt.Scale(domain=["this sprint", "previous"], range=[1.0, 0.45])
 
 
-def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, previous: int = 5) -> AnyChart:
+def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, previous: int = 3,
+              height: int = 240) -> AnyChart:
     """The sprint report counts of one sprint beside the team's ``previous`` sprints before it.
 
     ``sprint_id`` defaults to the team's last sprint in the frame; that sprint is drawn solid,
@@ -47,7 +50,8 @@ def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, 
         return empty_chart(title, f"Sprint {chosen} is not one of {team}'s sprints.")
     window = sprints.iloc[max(0, ids.index(chosen) - previous) : ids.index(chosen) + 1]
     order = window["sprint_name"].fillna(window["sprint_id"]).astype(str).tolist()
-    data = inline(_scorecard_rows(window, chosen), ["sprint_label", "start", "cadence", "count", "items", "which"])
+    data = inline(_scorecard_rows(window, chosen),
+                  ["sprint_label", "start", "cadence", "count", "count_label", "items", "which"])
     subtitle = "Committed, added, removed, completed and carried over, against the previous sprints."
     return (
         alt.Chart(data)
@@ -56,16 +60,16 @@ def scorecard(by_sprint: pd.DataFrame, team: str, sprint_id: str | None = None, 
             x=alt.X("sprint_label:N", title="Sprint (oldest to newest)", sort=order, axis=alt.Axis(labelAngle=-30)),
             xOffset=alt.XOffset("count:N", sort=SCORECARD_COUNTS),
             y=alt.Y("items:Q", title="Items"),
-            color=alt.Color("count:N", title="Sprint report", sort=SCORECARD_COUNTS, scale=_COUNT_SCALE),
+            color=alt.Color("count_label:N", title="Sprint report", sort=_COUNT_LABELS, scale=_COUNT_SCALE),
             opacity=alt.Opacity("which:N", title=None, scale=_WHICH_SCALE),
             tooltip=[
                 alt.Tooltip("sprint_label:N", title="Sprint"),
                 alt.Tooltip("cadence:N", title="Cadence"),
-                alt.Tooltip("count:N", title="Count"),
+                alt.Tooltip("count_label:N", title="Count"),
                 alt.Tooltip("items:Q", title="Items"),
             ],
         )
-        .properties(width=alt.Step(12), height=240, title=alt.Title(title, subtitle=subtitle))
+        .properties(width=alt.Step(12), height=height, title=alt.Title(title, subtitle=subtitle))
     )
 
 
@@ -79,6 +83,7 @@ def team_timeline(sprints: pd.DataFrame) -> AnyChart:
         ["team", "sprint_name", "sprint_id", "state", "start", "end", "length_days", "cadence"],
     )
     n_teams = int(sprints["team"].nunique())
+    cadences = sprints.dropna(subset=["start", "end"])["cadence"]
     return (
         alt.Chart(data)
         .mark_bar(height=alt.RelativeBandSize(0.7), stroke="white", strokeWidth=0.5)
@@ -86,7 +91,7 @@ def team_timeline(sprints: pd.DataFrame) -> AnyChart:
             x=alt.X("start:T", title="Date (UTC)"),
             x2="end:T",
             y=alt.Y("team:N", title="Team"),
-            color=cadence_color(),
+            color=cadence_color(present=cadences),
             tooltip=[
                 alt.Tooltip("team:N", title="Team"),
                 alt.Tooltip("sprint_name:N", title="Sprint"),
@@ -97,5 +102,5 @@ def team_timeline(sprints: pd.DataFrame) -> AnyChart:
                 alt.Tooltip("cadence:N", title="Cadence"),
             ],
         )
-        .properties(width=620, height=max(60, 22 * n_teams), title=title)
+        .properties(width=540, height=max(60, 22 * n_teams), title=title)
     )

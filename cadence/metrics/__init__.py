@@ -14,12 +14,13 @@ import pandas as pd
 
 from cadence.config import Config
 from cadence.metrics import compare, feedback as _feedback, km, learnings as _learnings
-from cadence.metrics import reconcile, sprint_report, timebox, timing, weekly
+from cadence.metrics import reconcile, sprint_report, timebox, timing, verdict as _verdict, weekly
 from cadence.metrics.sql import Context
 
 __all__ = [
     "sprints", "issues", "by_sprint", "by_week", "feedback", "feedback_summary", "feedback_curves",
-    "overruns", "learnings", "compare_cadences", "switches", "reconciliation", "reconciliation_keys",
+    "overruns", "timebox_problems", "learnings", "compare_cadences", "cadence_differences", "switches", "verdict",
+    "reconciliation", "reconciliation_keys",
 ]
 
 Con = duckdb.DuckDBPyConnection
@@ -71,6 +72,12 @@ def overruns(con: Con, *, as_of: datetime, config: Config) -> pd.DataFrame:
         return timebox.overruns(ctx)
 
 
+def timebox_problems(con: Con, *, as_of: datetime, config: Config) -> pd.DataFrame:
+    """Timeboxes that cannot be one (a due date at or before the start): data-quality rows."""
+    with Context(con, as_of, config) as ctx:
+        return timebox.timebox_problems(ctx)
+
+
 def learnings(con: Con, *, as_of: datetime, config: Config) -> pd.DataFrame:
     """Every learning with its text, item, link, sprint and ISO week."""
     with Context(con, as_of, config) as ctx:
@@ -99,6 +106,25 @@ def reconciliation_keys(con: Con, *, as_of: datetime, config: Config) -> pd.Data
     """Every key that only we or only Jira count, per sprint and count, with its likely cause and link."""
     with Context(con, as_of, config) as ctx:
         return reconcile.reconciliation_keys(ctx)
+def cadence_differences(
+    con: Con, *, as_of: datetime, config: Config, seed: int = 0, n_boot: int = 2000
+) -> pd.DataFrame:
+    """Per metric and pair of cadences: the difference with a 95% two-stage bootstrap interval."""
+    return compare.differences(by_sprint(con, as_of=as_of, config=config), seed=seed, n_boot=n_boot)
+
+
+def verdict_from(per_sprint: pd.DataFrame, seed: int = 0, n_boot: int = 2000) -> pd.DataFrame:
+    """The verdict from a ``by_sprint`` frame already at hand (what the report does)."""
+    return _verdict.verdict(
+        compare.compare(per_sprint, seed=seed, n_boot=n_boot),
+        compare.differences(per_sprint, seed=seed, n_boot=n_boot),
+        compare.switches(per_sprint, seed=seed, n_boot=n_boot),
+    )
+
+
+def verdict(con: Con, *, as_of: datetime, config: Config, seed: int = 0, n_boot: int = 2000) -> pd.DataFrame:
+    """One row per question of PRODUCT.md: the answer, its number and interval, the evidence word, the trade-off."""
+    return verdict_from(by_sprint(con, as_of=as_of, config=config), seed=seed, n_boot=n_boot)
 
 
 def _check_by(by: str) -> str:

@@ -15,11 +15,19 @@ Rules, first that applies (PRODUCT.md order):
 4. ``sprint_end``: for timeboxed kinds (type or label in ``timebox_types``/``timebox_labels``,
    case-insensitive), the planned end of the sprint in which the item started.
 
-An item overruns when it finished after its timebox expired, or is unfinished past it at
-``as_of``; size = (actual - timebox) / timebox (NaN when the timebox is not positive). A timebox
-is counted in the sprint whose window contains its expiry (for a worklog timebox that did not
-overrun: its finish), and only once its outcome is known (it overran, or the item finished);
-``overrun_rate`` = overruns / such timeboxes. Labels are the item's current labels.
+A rule applies only when it gives a timebox that ends after the start: a label of 0 h, a sprint
+that had ended before the item started, or a **due date at or before the start** gives none, and
+the next rule is tried. A due date before the start is a data problem (PRODUCT.md): it is listed
+by ``timebox_problems`` as "due before start", with the rule used instead.
+
+An item overruns when its actual time exceeds its timebox by more than the tolerance,
+max(``[timebox] tolerance`` x timebox, ``min_tolerance_h``) (default 10% and 1 hour): it finished
+that late, or is still unfinished that far past it at ``as_of``. Actual and timebox are in the
+rule's own units (logged hours, working hours or calendar hours). size = (actual - timebox) /
+timebox. A timebox is counted in the sprint whose window contains its expiry (for a worklog
+timebox that did not overrun: its finish), and only once its outcome is known (it overran, or
+the item finished); ``overrun_rate`` = overruns / such timeboxes. Labels are the item's current
+labels.
 """
 
 from __future__ import annotations
@@ -117,17 +125,24 @@ def _rule_inputs(ctx: Context) -> str:
     """
 
 
-def _pick_rule(frame: pd.DataFrame) -> pd.DataFrame:
-    """Keep the items some rule applies to, with the first such rule in ``rule``."""
+def _with_rule(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the first rule that gives each item a timebox ending after its start ("" if none)."""
     has_est = frame["estimate_h"] > 0
+    start = frame["start"]
     rules = [
-        ("label", frame["label_h"].notna()),
+        ("label", frame["label_h"] > 0),
         ("estimate_worklog", has_est & frame["logged_h"].notna()),
         ("estimate_working_time", has_est & frame["logged_h"].isna()),
-        ("due_date", frame["due_end"].notna()),
-        ("sprint_end", frame["kind_end"].notna()),
+        ("due_date", frame["due_end"] > start),  # NaT compares False
+        ("sprint_end", frame["kind_end"] > start),
     ]
-    frame["rule"] = np.select([c.to_numpy(dtype=bool) for _, c in rules], [r for r, _ in rules], default="")
+    conditions = [c.fillna(False).to_numpy(dtype=bool) for _, c in rules]
+    return frame.assign(rule=np.select(conditions, [r for r, _ in rules], default=""))
+
+
+def _pick_rule(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep the items some rule applies to, with the first such rule in ``rule``."""
+    frame = _with_rule(frame)
     return frame[frame["rule"] != ""].copy()
 
 
@@ -159,8 +174,10 @@ def _apply_rules(frame: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         [rule == "label", rule.str.startswith("estimate")], [frame["label_h"], frame["estimate_h"]], default=span_h)
     frame["actual_h"] = np.select(
         [rule == "estimate_worklog", rule == "estimate_working_time"], [frame["logged_h"], worked_h], default=calendar_h)
-    over_time = frame["timebox_end"].notna() & (end > frame["timebox_end"])
-    frame["overrun"] = np.where(rule == "estimate_worklog", frame["logged_h"] > frame["estimate_h"], over_time)
+    cfg = ctx.config
+    frame["tolerance_h"] = np.maximum(cfg.timebox_tolerance * frame["timebox_h"], cfg.timebox_min_tolerance_h)
+    # Over by more than the tolerance, in the rule's own units (a calendar, working or logged hour).
+    frame["overrun"] = ((frame["actual_h"] - frame["timebox_h"]) > frame["tolerance_h"]).fillna(False)
     frame["overrun_size"] = np.where(frame["timebox_h"] > 0,
                                      (frame["actual_h"] - frame["timebox_h"]) / frame["timebox_h"], np.nan)
     frame["finished"] = frame["finish"].notna()
@@ -179,7 +196,7 @@ def item_timeboxes(ctx: Context) -> str:
     # that ends there, not to the one that starts there.
     boxes["t"] = boxes["counted_at"] - pd.Timedelta(microseconds=1)
     keep = ["rid", "source", "key", "team", "rule", "start", "timebox_end", "finish",
-            "finished", "timebox_h", "actual_h", "overrun", "overrun_size", "known", "t"]
+            "finished", "timebox_h", "actual_h", "tolerance_h", "overrun", "overrun_size", "known", "t"]
     ctx.register("_cad_timebox_frame", boxes[keep])
     return sprint_at(ctx, "SELECT * FROM _cad_timebox_frame")
 
@@ -193,9 +210,30 @@ def overruns(ctx: Context) -> pd.DataFrame:
     return ctx.df(f"""
         SELECT b.source, b.team, b.key, t.summary, t.url, t.type, b.rule, b.start, b.timebox_end, b.finish,
                b.finished, b.timebox_h, b.actual_h, b.overrun_size, b.sprint_key, sp.sprint_id, sp.sprint_name,
-               coalesce(c.carry_count, 0)::BIGINT AS carry_count
+               coalesce(c.carry_count, 0)::BIGINT AS carry_count, b.tolerance_h
         FROM {boxes} b LEFT JOIN {sp} sp ON sp.sprint_key = b.sprint_key
         LEFT JOIN {carry} c ON c.source = b.source AND c.key = b.key
         JOIN {timing} t ON t.source = b.source AND t.key = b.key
-        WHERE b.overrun ORDER BY b.source, b.key
+        WHERE b.overrun ORDER BY b.overrun_size DESC NULLS LAST, b.source, b.key
     """)
+
+
+DUE_BEFORE_START = "due before start"
+
+
+def timebox_problems(ctx: Context) -> pd.DataFrame:
+    """``timebox_problems`` frame: items whose due date ends at or before their start (no timebox)."""
+    inputs = ctx.df(_rule_inputs(ctx))
+    for column in ("start", "due_end"):
+        inputs[column] = pd.to_datetime(inputs[column], utc=True)
+    bad = _with_rule(inputs.loc[inputs["due_end"].notna() & (inputs["due_end"] <= inputs["start"])])
+    timing = ctx.ensure("timing", item_timing)
+    ctx.register("_cad_due_problems", bad[["source", "key", "start", "due_end", "rule"]])
+    frame = ctx.df(f"""
+        SELECT p.source, t.team, p.key, t.summary, t.url, t.type, {lit(DUE_BEFORE_START)} AS problem, p.start,
+               t.due_date, (epoch(p.start) - epoch(p.due_end)) / 3600.0 AS before_start_h,
+               nullif(p.rule, '') AS rule_used
+        FROM _cad_due_problems p JOIN {timing} t USING (source, key)
+        ORDER BY before_start_h DESC, p.source, p.key
+    """)
+    return frame

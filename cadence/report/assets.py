@@ -65,8 +65,11 @@ def chart_div(name: str, alt_text: str) -> str:
 
 
 def after_body(specs: Mapping[str, dict]) -> str:
-    """The scripts placed at the end of the page: the Vega bundle, each spec, and the embed loop."""
-    parts = [f"<script>\n{vega_bundle()}\n</script>"]
+    """The scripts placed at the end of the page: DataTables (for the listings), the Vega bundle, each spec,
+    and the embed loop."""
+    from cadence.report.tables import datatables_init
+
+    parts = [datatables_init(), f"<script>\n{vega_bundle()}\n</script>"]
     for name, spec in specs.items():
         parts.append(f'<script type="application/json" id="cadence-spec-{name}">{script_json(spec)}</script>')
     parts.append(f"<script>\n{template('embed.js')}\n</script>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -10,6 +11,10 @@ from typing import Callable
 
 import pandas as pd
 
+from cadence.config import Config
+from cadence.metrics import compare as _compare
+from cadence.metrics.verdict import verdict as build_verdict
+from cadence.report.safe import neutralise, neutralise_frame
 from cadence.warehouse.api import Warehouse, _utc
 
 log = logging.getLogger(__name__)
@@ -55,10 +60,29 @@ class ReportData:
     without_history: pd.DataFrame
     people: list[str]
     reconciliation: pd.DataFrame = field(default_factory=pd.DataFrame)  # wh.reconciliation_keys()
+    verdict: pd.DataFrame = field(default_factory=pd.DataFrame)
+    timebox_problems: pd.DataFrame = field(default_factory=pd.DataFrame)
+    config: Config = field(default_factory=Config)
 
     @property
     def synthetic(self) -> bool:
         return "synthetic" in self.teams and bool(self.teams["synthetic"].fillna(False).astype(bool).any())
+
+    @property
+    def trend_window(self) -> int:
+        """How many sprints before the latest the report's arrows and the deck's scorecard compare with."""
+        return self.config.trend_window
+
+
+def neutralised(data: ReportData) -> ReportData:
+    """``data`` with bidirectional overrides and control characters removed from every text cell.
+
+    People's names are kept in both forms, so that the scrubber still finds a name that carried one.
+    """
+    frames = {f.name: neutralise_frame(getattr(data, f.name)) for f in dataclasses.fields(data)
+              if isinstance(getattr(data, f.name), pd.DataFrame)}
+    people = list(dict.fromkeys([*data.people, *(neutralise(p) for p in data.people)]))
+    return dataclasses.replace(data, people=people, **frames)
 
 
 def _curves(wh: Warehouse, as_of: datetime) -> pd.DataFrame:
@@ -97,14 +121,13 @@ def _collect(wh: Warehouse, when: datetime, n_boot: int, workers: int) -> Report
     """
     log.info("collecting report data as of %s", when.isoformat())
     jobs: dict[str, Callable[[], pd.DataFrame]] = {
-        "compare": lambda: wh.compare_cadences(as_of=when, n_boot=n_boot),
-        "switches": lambda: wh.switches(as_of=when, n_boot=n_boot),
         "feedback_summary": lambda: wh.feedback_summary(as_of=when, by="cadence"),
         "by_sprint": lambda: wh.metrics(by="sprint", as_of=when),
         "issues": lambda: wh.issues(as_of=when),
         "feedback": lambda: wh.feedback(as_of=when),
         "feedback_curves": lambda: _curves(wh, when),
         "overruns": lambda: wh.overruns(as_of=when),
+        "timebox_problems": lambda: wh.timebox_problems(as_of=when),
         "learnings": lambda: wh.learnings(as_of=when),
         "sprints": lambda: wh.sprints(as_of=when),
         "reconciliation": lambda: wh.reconciliation_keys(as_of=when),
@@ -120,4 +143,12 @@ def _collect(wh: Warehouse, when: datetime, n_boot: int, workers: int) -> Report
         futures = {name: pool.submit(job) for name, job in jobs.items()}
         frames = {name: future.result() for name, future in futures.items()}
     people = [p for p in frames.pop("people")["person"].tolist() if isinstance(p, str)]
-    return ReportData(as_of=when, people=people, **frames)
+    # The comparisons are pure functions of the sprint table: computed here from the one
+    # by_sprint frame rather than by three more passes over the warehouse.
+    per_sprint = frames["by_sprint"]
+    frames["compare"] = _compare.compare(per_sprint, n_boot=n_boot)
+    frames["switches"] = _compare.switches(per_sprint, n_boot=n_boot)
+    frames["verdict"] = build_verdict(
+        frames["compare"], _compare.differences(per_sprint, n_boot=n_boot), frames["switches"]
+    )
+    return ReportData(as_of=when, people=people, config=wh.config, **frames)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
 
 from cadence.errors import CadenceError
 from cadence.report.data import ReportData
+from cadence.report.safe import neutralise_frame, neutralise_value
 
-PREVIOUS = 5  # sprints before the chosen one that the scorecard compares against
 
 
 @dataclass
@@ -18,7 +19,7 @@ class SprintDeck:
 
     team: str
     sprint: pd.Series  # the by_sprint row
-    previous: pd.DataFrame  # up to PREVIOUS closed sprints before it, oldest first
+    previous: pd.DataFrame  # up to trend_window closed sprints before it, oldest first (as the report's arrows)
     team_sprints: pd.DataFrame  # every sprint of the team, oldest first
     feedback: pd.DataFrame  # items started in the sprint
     overruns: pd.DataFrame  # timeboxes that expired in the sprint
@@ -65,7 +66,7 @@ def sprint_deck(data: ReportData, team: str | None, sprint: str) -> SprintDeck:
     row = pick_sprint(team_sprints, chosen_team, sprint)
     key = row["sprint_key"]
     before = team_sprints.loc[(team_sprints["start"] < row["start"]) & (team_sprints["state"] == "closed")].tail(
-        PREVIOUS
+        data.trend_window
     )
     return SprintDeck(
         team=chosen_team,
@@ -77,3 +78,10 @@ def sprint_deck(data: ReportData, team: str | None, sprint: str) -> SprintDeck:
         learnings=data.learnings.loc[data.learnings["sprint_key"] == key].sort_values("occurred_at"),
         switches=data.switches.loc[data.switches["team"] == chosen_team],
     )
+
+
+def neutralised_deck(d: SprintDeck) -> SprintDeck:
+    """``d`` with bidirectional overrides and control characters removed from its text."""
+    frames = {f.name: neutralise_frame(getattr(d, f.name)) for f in dataclasses.fields(d)
+              if isinstance(getattr(d, f.name), pd.DataFrame)}
+    return dataclasses.replace(d, team=neutralise_value(d.team), sprint=d.sprint.map(neutralise_value), **frames)

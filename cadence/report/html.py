@@ -1,7 +1,8 @@
 """Escaped HTML for report tables and text. Every value from a tracker is untrusted.
 
 Tables go into the document as raw HTML blocks (not pandoc markdown), so that a title such as
-``<script>`` or ``*bold*`` stays text whichever renderer reads the source.
+``<script>`` or ``*bold*`` stays text whichever renderer reads the source. Every escaped value is
+neutralised first (bidirectional overrides and control characters removed: ``cadence.report.safe``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
+
+from cadence.report.safe import neutralise
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
@@ -55,8 +58,24 @@ def _missing(value: Any) -> bool:
 
 
 def esc(value: Any) -> str:
-    """HTML-escape any value; missing values become an empty string."""
-    return "" if _missing(value) else html.escape(str(value), quote=True)
+    """HTML-escape any value (bidirectional overrides removed); missing values become an empty string."""
+    return "" if _missing(value) else html.escape(neutralise(str(value)), quote=True)
+
+
+_LONG_WORD = re.compile(r"(\S{40,})")
+WORD_PIECE = 20  # a word of 40+ characters gets a line-break opportunity every 20
+
+
+def esc_text(value: Any) -> str:
+    """Escaped text for the page, where a very long word may break (``<wbr>``) instead of widening its table."""
+    if _missing(value):
+        return ""
+    parts = _LONG_WORD.split(neutralise(str(value)))
+    out = []
+    for i, part in enumerate(parts):
+        pieces = [part[j : j + WORD_PIECE] for j in range(0, len(part), WORD_PIECE)] if i % 2 else [part]
+        out.append("<wbr>".join(html.escape(piece, quote=True) for piece in pieces))
+    return "".join(out)
 
 
 def safe_url(url: Any) -> str | None:
@@ -70,8 +89,8 @@ def safe_url(url: Any) -> str | None:
 def link(text: Any, url: Any) -> str:
     target = safe_url(url)
     if target is None:
-        return esc(text)
-    return f'<a href="{esc(target)}" rel="noopener noreferrer">{esc(text)}</a>'
+        return esc_text(text)
+    return f'<a href="{esc(target)}" rel="noopener noreferrer">{esc_text(text)}</a>'
 
 
 def fmt_number(digits: int = 1) -> Callable[[Any], str]:
@@ -94,19 +113,23 @@ def fmt_date(v: Any) -> str:
     return fmt_time(v)[:10]
 
 
+def cells(frame: pd.DataFrame, columns: Sequence[Column], scrub: Callable[[Any], str] = str) -> list[list[str]]:
+    """Each row's cells as HTML: formatted, scrubbed of people, then escaped (or made a safe link)."""
+    rows = []
+    for row in frame.to_dict(orient="records"):
+        texts = [(scrub(c.fmt(row.get(c.field))), c) for c in columns]
+        rows.append([link(text, row.get(c.link)) if c.link else esc_text(text) for text, c in texts])
+    return rows
+
+
 def table(frame: pd.DataFrame, columns: Sequence[Column], scrub: Callable[[Any], str] = str, css: str = "") -> str:
     """An HTML table of ``frame``; every cell is formatted, scrubbed of people, then escaped."""
     if frame.empty:
         return '<p class="empty">None.</p>'
     head = "".join(f"<th>{esc(c.header)}</th>" for c in columns)
-    body = []
-    for row in frame.to_dict(orient="records"):
-        cells = []
-        for c in columns:
-            text = scrub(c.fmt(row.get(c.field)))
-            cells.append(f"<td>{link(text, row.get(c.link)) if c.link else esc(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="{esc(css)}"><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table>"
+    body = ["<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in cells(frame, columns, scrub)]
+    return (f'<div class="table-wrap"><table class="{esc(css)}"><thead><tr>{head}</tr></thead><tbody>\n'
+            + "\n".join(body) + "\n</tbody></table></div>")
 
 
 def raw_block(markup: str) -> str:

@@ -89,9 +89,9 @@ def scorecard_line(sprint: pd.Series, keys: pd.DataFrame) -> str | None:
     return f"Differs from Jira's Sprint Report: {differences or 'see the report'}. Causes are in the report."
 
 
-def add_to_scorecard(slide: Any, sprint: pd.Series, keys: pd.DataFrame) -> list[str]:
-    """Put the scorecard line under the scorecard table; return it for the notes (empty when none)."""
+def add_to_scorecard(slide: Any, sprint: pd.Series, keys: pd.DataFrame, box: pp.Box) -> list[str]:
+    """Put the scorecard line in ``box`` (under the scorecard table); return it for the notes (empty when none)."""
     line = scorecard_line(sprint, keys)
     if line:
-        pp.bullets(slide, [line], pp.Box(8.3, 5.0, 4.6, 1.6), size=12)
+        pp.bullets(slide, [line], box, size=12)
     return [line] if line else []

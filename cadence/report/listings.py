@@ -8,29 +8,25 @@ from typing import Any, Callable
 import pandas as pd
 
 from cadence import charts
+from cadence.charts import RULE_LABELS as RULES
 from cadence.report import jira_check
 from cadence.report.data import ReportData
 from cadence.report.html import Column, esc, fmt_date, fmt_number, fmt_percent, fmt_time, raw_block, table
 from cadence.report.sections import Section, charts_markup
+from cadence.report.tables import PAGE_ROWS, listing
 
-# Listings show the newest rows first and stop here; the full lists are in the CSV files beside the report.
-MAX_ROWS = 500
-
-RULES = {
-    "label": "timebox label",
-    "estimate_worklog": "estimate vs time logged",
-    "estimate_working_time": "estimate vs working time",
-    "due_date": "due date",
-    "sprint_end": "end of its sprint",
-}
+# Listings page through at most this many rows (largest or newest first); the full lists are in the
+# CSV files beside the report.
+MAX_ROWS = 5000
 
 
-def _capped(frame: pd.DataFrame, order: str, what: str, csv_name: str) -> tuple[pd.DataFrame, str]:
-    frame = frame.sort_values(order, ascending=False, na_position="last")
+def _capped(frame: pd.DataFrame, order: str, what: str, csv_name: str, first: str = "newest"
+            ) -> tuple[pd.DataFrame, str]:
+    frame = frame.sort_values(order, ascending=False, na_position="last", kind="stable")
     if len(frame) <= MAX_ROWS:
         return frame, ""
     note = (
-        f'<p class="meta">Showing the newest {MAX_ROWS} of {len(frame):,} {what}; '
+        f'<p class="meta">Showing the {first} {MAX_ROWS:,} of {len(frame):,} {what}; '
         f"all are in <code>{esc(csv_name)}</code>.</p>"
     )
     return frame.head(MAX_ROWS), note
@@ -43,34 +39,67 @@ def _people(frame: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
     return frame.merge(names[["source", "key", "people"]], on=["source", "key"], how="left")
 
 
-def timeboxes(data: ReportData, scrub: Callable[[Any], str], show_people: bool) -> Section:
-    """The overrun rate per sprint, carry counts, and every item whose timebox ran over."""
+DUE_COLUMNS = [
+    Column("team", "Team"),
+    Column("key", "Item", link="url"),
+    Column("summary", "Title"),
+    Column("due_date", "Due", fmt_date),
+    Column("start", "Started", fmt_time),
+    Column("before_start_h", "Due before the start (h)", fmt_number(1)),
+    Column("rule_used", "Timebox used instead", lambda v: RULES.get(v, "none") if isinstance(v, str) else "none"),
+]
+
+
+OVERRUN_COLUMNS = [
+    Column("team", "Team"),
+    Column("sprint_name", "Sprint"),
+    Column("key", "Item", link="url"),
+    Column("summary", "Title"),
+    Column("rule", "Timebox from", lambda v: RULES.get(v, "" if v is None else str(v))),
+    Column("timebox_h", "Timebox (h)", fmt_number(1)),
+    Column("actual_h", "Actual (h)", fmt_number(1)),
+    Column("overrun_size", "Overrun", fmt_percent),
+    Column("finished", "Finished", lambda v: "yes" if v is True else "not yet"),
+    Column("carry_count", "Carried over"),
+]
+
+
+def _tolerance(data: ReportData) -> str:
+    cfg = data.config
+    return f"{cfg.timebox_tolerance:.0%} of the timebox, and at least {cfg.timebox_min_tolerance_h:g} h"
+
+
+def timeboxes(data: ReportData, scrub: Callable[[Any], str]) -> Section:
+    """The overrun rate per sprint, overrun sizes, carry counts, every overrun (largest first), and bad due dates."""
+    show_people = getattr(scrub, "show_people", False)
     items = data.overruns
     if show_people and not items.empty:
         items = _people(items, data.issues)
-    items, note = _capped(items, "timebox_end", "overrunning items", "report_assets/overruns.csv")
-    columns = [
-        Column("team", "Team"),
-        Column("sprint_name", "Sprint"),
-        Column("key", "Item", link="url"),
-        Column("summary", "Title"),
-        Column("rule", "Timebox from", lambda v: RULES.get(v, "" if v is None else str(v))),
-        Column("timebox_h", "Timebox (h)", fmt_number(1)),
-        Column("actual_h", "Actual (h)", fmt_number(1)),
-        Column("overrun_size", "Overrun", fmt_percent),
-        Column("finished", "Finished", lambda v: "yes" if v is True else "not yet"),
-        Column("carry_count", "Carried over"),
-    ]
-    if show_people:
-        columns.append(Column("people", "Assignees"))
+    items, note = _capped(items, "overrun_size", "overrunning items", "report_assets/overruns.csv", "largest")
+    columns = OVERRUN_COLUMNS + ([Column("people", "Assignees")] if show_people else [])
     intro = (
-        '<p class="meta">An item overruns when it finishes after its timebox expired, or is unfinished past it; '
-        "it counts in the sprint "
-        "in which the timebox expired. Overrun = (actual − timebox) / timebox.</p>"
+        '<p class="meta">An item overruns when it finishes later than its timebox allows, or is unfinished past '
+        f"it, by more than the tolerance ({esc(_tolerance(data))}; <code>[timebox] tolerance</code>); it counts in "
+        "the sprint in which the timebox expired. Overrun = (actual − timebox) / timebox. A due date at or "
+        "before the start is no timebox: those items are listed apart, below.</p>"
     )
-    named = {"overrun_rate": charts.overrun_rate(data.by_sprint), "carry_counts": charts.carry_counts(data.issues)}
-    listing = f"<h3>Overrunning items ({len(data.overruns):,})</h3>" + note + table(items, columns, scrub)
-    return raw_block(intro) + charts_markup(named, {}) + raw_block(listing), named
+    named = {
+        "overrun_rate": charts.overrun_rate(data.by_sprint),
+        "overrun_sizes": charts.overrun_sizes(data.overruns),
+        "carry_counts": charts.carry_counts(data.issues),
+    }
+    listing_markup = (
+        f"<h3>Overrunning items, largest first ({len(data.overruns):,})</h3>" + note
+        + listing(items, columns, scrub, "overruns")
+    )
+    problems = data.timebox_problems
+    due = (
+        f"<h3>Due before the start ({len(problems):,})</h3>"
+        '<p class="meta">A data problem, not a timebox: the due date ends at or before the work started. '
+        "The next rule that applies gives the item its timebox, if any.</p>" + listing(problems, DUE_COLUMNS, scrub,
+                                                                                        "due-before-start")
+    )
+    return raw_block(intro) + charts_markup(named, {}) + raw_block(listing_markup + due), named
 
 
 def learnings(data: ReportData, scrub: Callable[[Any], str]) -> Section:
@@ -98,8 +127,21 @@ def learnings(data: ReportData, scrub: Callable[[Any], str]) -> Section:
         "learnings_per_week": charts.learnings_per_week(data.by_sprint),
         "weeks_with_learning": charts.weeks_with_learning(data.by_sprint),
     }
-    listing = f"<h3>Every learning ({len(data.learnings):,})</h3>" + note + table(rows, columns, scrub)
-    return raw_block(intro) + charts_markup(named, {}) + raw_block(listing), named
+    markup = f"<h3>Every learning ({len(data.learnings):,})</h3>" + note + listing(rows, columns, scrub, "learnings")
+    return raw_block(intro) + charts_markup(named, {}) + raw_block(markup), named
+
+
+def _problem_rows(data: ReportData) -> pd.DataFrame:
+    """The sync's data-quality records, and the timebox problems the metrics found."""
+    found = data.timebox_problems
+    if found.empty:
+        return data.problems
+    rows = pd.DataFrame({
+        "source": found["source"], "entity": "item", "entity_id": found["key"], "problem": found["problem"],
+        "detail": "due " + found["due_date"].map(fmt_date) + ", started " + found["start"].map(fmt_time),
+        "last_seen": data.as_of,
+    })
+    return pd.concat([data.problems, rows], ignore_index=True) if not data.problems.empty else rows
 
 
 def _problem_summary(problems: pd.DataFrame) -> pd.DataFrame:
@@ -123,8 +165,11 @@ def _warnings(data: ReportData) -> pd.DataFrame:
     rows = []
     if not cmp.empty:
         flagged = cmp.loc[cmp["small_sample"].fillna(False).astype(bool) | (cmp["warning"].fillna("") != "")]
+        mark = ("interval: " + flagged["sample"]) if "sample" in flagged else "small sample"
+        warning = flagged["warning"].fillna("").where(flagged["warning"].fillna("") != "", mark)
         rows.append(
-            flagged.assign(where="cadence " + flagged["cadence"].astype(str), what=flagged["metric"])[
+            flagged.assign(where="cadence " + flagged["cadence"].astype(str), what=flagged["metric"].map(
+                charts.metric_label), warning=warning)[
                 ["where", "what", "warning", "n_sprints", "n_teams"]
             ]
         )
@@ -133,7 +178,7 @@ def _warnings(data: ReportData) -> pd.DataFrame:
         rows.append(
             sw.assign(
                 where="team " + sw["team"].astype(str),
-                what=sw["metric"],
+                what=sw["metric"].map(charts.metric_label),
                 n_sprints=sw["n_before"] + sw["n_after"],
                 n_teams=1,
             )[["where", "what", "warning", "n_sprints", "n_teams"]]
@@ -201,13 +246,14 @@ def data_quality(data: ReportData, scrub: Callable[[Any], str]) -> Section:
     """What was synced and when, the runs, problems found in the input, gaps, and small-sample warnings."""
     runs = data.runs.sort_values("started_at", ascending=False).head(RECENT_RUNS) if not data.runs.empty else data.runs
     warnings = _warnings(data)
+    problems = _problem_rows(data)
     parts = [
         ("Syncs", "", data.sync_status, SYNC_COLUMNS),
         (f"Recent runs ({len(data.runs):,} in all)", "", runs, RUN_COLUMNS),
         (
-            f"Problems in the input ({len(data.problems):,} records)",
+            f"Problems in the input ({len(problems):,} records)",
             "Each problem record was kept and counted; the rest of the sync went on.",
-            _problem_summary(data.problems),
+            _problem_summary(problems),
             PROBLEM_COLUMNS,
         ),
         (
@@ -220,7 +266,8 @@ def data_quality(data: ReportData, scrub: Callable[[Any], str]) -> Section:
         (f"Small samples and other warnings ({len(warnings):,})", "", warnings, WARNING_COLUMNS),
     ]
     markup = [jira_check.report_markup(data.by_sprint, data.reconciliation, scrub)] + [
-        f"<h3>{esc(heading)}</h3>" + (f'<p class="meta">{esc(note)}</p>' if note else "") + table(frame, cols, scrub)
-        for heading, note, frame, cols in parts
+        f"<h3>{esc(heading)}</h3>" + (f'<p class="meta">{esc(note)}</p>' if note else "")
+        + (listing(frame, cols, scrub, f"quality-{i}") if len(frame) > PAGE_ROWS else table(frame, cols, scrub))
+        for i, (heading, note, frame, cols) in enumerate(parts)
     ]
     return raw_block("\n".join(markup)), {}

@@ -12,15 +12,28 @@ import pandas as pd
 
 from cadence.report import listings, sections
 from cadence.report.assets import after_body, template, write_charts
-from cadence.report.data import ReportData, collect
+from cadence.report.data import ReportData, collect, neutralised
 from cadence.report.html import Scrubber, esc, fmt_time, raw_block
 from cadence.report.render import render_html
+from cadence.report.safe import write_csv
+from cadence.report.sections import SectionFn
 from cadence.warehouse.api import Warehouse
 
 log = logging.getLogger(__name__)
 
 TITLE = "cadence report"
 ASSETS = "report_assets"
+
+# The page, in order: (anchor, heading, section). PRODUCT.md's order; add a section here.
+SECTIONS: list[tuple[str, str, SectionFn]] = [
+    ("verdict", "The verdict", sections.verdict),
+    ("headline", "Headline metrics per team", sections.headline),
+    ("comparison", "Cadence comparison", sections.comparison),
+    ("feedback", "Feedback loops", sections.feedback),
+    ("timeboxes", "Timeboxes", listings.timeboxes),
+    ("learnings", "Learnings", listings.learnings),
+    ("data-quality", "Data quality", listings.data_quality),
+]
 
 
 def _latest_sync(data: ReportData) -> str:
@@ -56,11 +69,15 @@ def header(data: ReportData, generated: datetime, scrub: Callable[[Any], str]) -
     return raw_block("\n".join(parts))
 
 
+CSV_FILES = ("learnings", "overruns", "timebox_problems", "by_sprint")
+
+
 def _write_csvs(data: ReportData, folder: Path, scrub: Callable[[Any], str]) -> None:
-    """The full listings, for when the report shows only the newest rows; free text scrubbed of people."""
-    for name, frame in (("learnings", data.learnings), ("overruns", data.overruns), ("by_sprint", data.by_sprint)):
+    """The full listings, free text scrubbed of people, every text cell guarded against formula injection."""
+    for name in CSV_FILES:
+        frame = getattr(data, name)
         text_columns = [c for c in ("text", "summary") if c in frame]
-        frame.assign(**{c: frame[c].map(scrub) for c in text_columns}).to_csv(folder / f"{name}.csv", index=False)
+        write_csv(frame.assign(**{c: frame[c].map(scrub) for c in text_columns}), folder / f"{name}.csv")
 
 
 def write_report(data: ReportData, out_dir: Path, show_people: bool = False, generated: datetime | None = None) -> Path:
@@ -68,16 +85,10 @@ def write_report(data: ReportData, out_dir: Path, show_people: bool = False, gen
     out_dir.mkdir(parents=True, exist_ok=True)
     assets = out_dir / ASSETS
     assets.mkdir(exist_ok=True)
+    data = neutralised(data)
     scrub = Scrubber(data.people, show_people)
-    parts = {
-        "headline": sections.headline(data, scrub),
-        "comparison": sections.comparison(data, scrub),
-        "feedback": sections.feedback(data, scrub),
-        "timeboxes": listings.timeboxes(data, scrub, show_people),
-        "learnings": listings.learnings(data, scrub),
-        "data_quality": listings.data_quality(data, scrub),
-    }
-    all_charts = {name: chart for _, named in parts.values() for name, chart in named.items()}
+    parts = [(anchor, heading, *build(data, scrub)) for anchor, heading, build in SECTIONS]
+    all_charts = {name: chart for *_, named in parts for name, chart in named.items()}
     specs = write_charts(all_charts, assets)
     head, body = assets / "_head.html", assets / "_charts.html"
     head.write_text(template("report.css"), encoding="utf-8")
@@ -90,7 +101,8 @@ def write_report(data: ReportData, out_dir: Path, show_people: bool = False, gen
         head_file=f"{ASSETS}/_head.html",
         body_file=f"{ASSETS}/_charts.html",
         header=header(data, stamp, scrub),
-        **{name: markup for name, (markup, _) in parts.items()},
+        sections=[{"heading": heading, "attributes": "{#" + anchor + "}", "markup": markup}
+                  for anchor, heading, markup, _ in parts],
     )
     qmd = out_dir / "report.qmd"
     qmd.write_text(qmd_text, encoding="utf-8")

@@ -132,6 +132,10 @@ class Warehouse:
         """Every item whose timebox ran over, with the rule that gave its timebox."""
         return self._metric("overruns", as_of)
 
+    def timebox_problems(self, as_of: datetime | str | None = None) -> pd.DataFrame:
+        """Timeboxes that end at or before their item's start (a due date before the work began)."""
+        return self._metric("timebox_problems", as_of)
+
     def learnings(self, as_of: datetime | str | None = None) -> pd.DataFrame:
         """Every learning, with its text, item, link, sprint and ISO week."""
         return self._metric("learnings", as_of)
@@ -155,6 +159,15 @@ class Warehouse:
     def reconciliation_keys(self, as_of: datetime | str | None = None) -> pd.DataFrame:
         """Each key only we or only Jira count, with its likely cause and link."""
         return self._metric("reconciliation_keys", as_of)
+    def cadence_differences(
+        self, as_of: datetime | str | None = None, seed: int = 0, n_boot: int = 2000
+    ) -> pd.DataFrame:
+        """Per metric and pair of cadences: the difference, its 95% interval and effect size."""
+        return self._metric("cadence_differences", as_of, seed=seed, n_boot=n_boot)
+
+    def verdict(self, as_of: datetime | str | None = None, seed: int = 0, n_boot: int = 2000) -> pd.DataFrame:
+        """The four questions answered: answer, evidence (clear | suggestive | can't tell), numbers, trade-off."""
+        return self._metric("verdict", as_of, seed=seed, n_boot=n_boot)
 
 
 def open_warehouse(
