@@ -144,15 +144,23 @@ def test_not_planned_is_done_and_dropped():
     assert (item["status_category"], item["resolution"], item["resolved"]) == ("done", "not_planned", "2020-05-01T00:00:00Z")
 
 
-def test_in_progress_label_gives_a_start_and_reopen_goes_back():
+@pytest.mark.parametrize(("unlabeled", "reopened_to"), [(False, "in_progress"), (True, "new")])
+def test_in_progress_label_gives_a_start_and_a_reopen_reads_the_label_again(unlabeled, reopened_to):
+    """Hand-worked: wip on at 01-02 starts it; closed 01-03; reopened 01-04 it is in progress only if
+    the label is still on (removed at 01-02 12:00 in the second case, which leaves it started)."""
     timeline = [
         {"__typename": "LabeledEvent", "id": "L1", "createdAt": "2024-01-02T00:00:00Z", "actor": None, "label": {"name": "wip"}},
         {"__typename": "ClosedEvent", "id": "C1", "createdAt": "2024-01-03T00:00:00Z", "actor": None, "stateReason": "COMPLETED"},
         {"__typename": "ReopenedEvent", "id": "R1", "createdAt": "2024-01-04T00:00:00Z", "actor": None},
     ]
+    if unlabeled:
+        timeline.insert(1, {"__typename": "UnlabeledEvent", "id": "U1", "createdAt": "2024-01-02T12:00:00Z",
+                            "actor": None, "label": {"name": "wip"}})
     events = gh.normalize_items([_issue(timeline)], REPO, "T", Config(), "x").events
-    status = [(e["event_id"], e["from_category"], e["to_category"]) for e in events if e["kind"] == "status"]
-    assert status == [("L1:status", "new", "in_progress"), ("C1", "in_progress", "done"), ("R1", "done", "new")]
+    status = [(e["occurred_at"], e["field"], e["from_category"], e["to_category"]) for e in events if e["kind"] == "status"]
+    assert status == [("2024-01-02T00:00:00Z", "label", "new", "in_progress"),
+                      ("2024-01-03T00:00:00Z", "state", "in_progress", "done"),
+                      ("2024-01-04T00:00:00Z", "state", "done", reopened_to)]
 
 
 def test_milestone_events_map_titles_to_sprints_and_unknown_titles_are_reported():

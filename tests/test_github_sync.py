@@ -233,11 +233,13 @@ def test_iterations_are_sprints_with_snapshots_that_build_history(db_path, polic
     # Taken from the issue's own projectItems when the issue was read (project edits do not touch the issue).
     assert rows(db_path, "SELECT status, status_category FROM items WHERE key = 'acme/models#2'") == [
         ("In Progress", "in_progress")]
-    # Status changes seen between syncs, dated at the project item's last update.
+    # Status changes seen between syncs, dated at the Status value's last update; and the start the
+    # issue's own read gives #2 from the same value (open -> In Progress, at its updatedAt).
     assert rows(db_path, "SELECT key, occurred_at, from_value, to_value, from_category, to_category FROM events "
-                         "WHERE field = 'project_status' ORDER BY occurred_at") == [
+                         "WHERE field = 'project_status' ORDER BY occurred_at, from_value NULLS FIRST") == [
         ("acme/models#1", at(5, 1), None, "Done", None, "done"),
         ("acme/models#2", at(6), None, "In Progress", None, "in_progress"),
+        ("acme/models#2", at(6), "open", "In Progress", "new", "in_progress"),
         ("acme/models#2", at(10, 12), "In Progress", "Done", "in_progress", "done"),
     ]
 
