@@ -9,10 +9,16 @@ Event kinds and what their columns hold:
 kind           columns
 ============== ====================================================================
 status         from_id/to_id: status ids; from_value/to_value: names;
-               from_category/to_category: new | in_progress | done when the source says
+               from_category/to_category: new | in_progress | done when the source says;
+               field: on GitHub, what gave the change (cadence/normalize/github.py):
+               assignee_pr (exact: an assignee plus a linked open pull request),
+               label (exact: an in-progress label), project_status (approximate: the
+               current Projects Status at its updatedAt), opened (a pull request's
+               opening), state (a close or reopen)
 sprint_added   to_id: the sprint_key the item entered
 sprint_removed from_id: the sprint_key the item left
-assignee       from_value: person removed (or NULL); to_value: person added (or NULL)
+assignee       from_value: person removed (or NULL); to_value: person added (or NULL);
+               field ``current``: a GitHub assignee no event explains, dated at creation
 estimate       field: story_points | original_estimate_h; from_value/to_value: numbers
 comment        text: the comment body
 review         text: the review body; to_value: the review state

@@ -19,13 +19,15 @@ leaves room it follows the choices the GitHub normaliser documents, stated here 
   enter in progress; entering in progress because an assignment and a link came together, or
   because the project's workflow set its Status, is nobody's change.
 
-Run as a script it prints how many drawn items are rebuilt exactly:
-``.venv/bin/python tests/test_roundtrip_github.py [--examples 500]``.
+Run as a script it prints how many drawn items are rebuilt exactly, per signal that truly gave the
+start: ``.venv/bin/python tests/test_roundtrip_github.py [--examples 500]``; with
+``PYTHONPATH=<another checkout>`` it measures that checkout's cadence (the "before" of a change).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -254,41 +256,53 @@ def warehouse(tmp_path_factory):
         yield con
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# At least 500 in CI; CADENCE_ROUNDTRIP_EXAMPLES raises it (or lowers it while working on this file).
+EXAMPLES = int(os.environ.get("CADENCE_ROUNDTRIP_EXAMPLES", "500"))
+
+
+@pytest.mark.slow
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(history=histories, how=renderings)
 def test_starts_finishes_and_first_feedback_survive_the_round_trip(warehouse, history, how):
     assert rebuilt(warehouse, history, how) == truths(history)
 
 
 # -- before/after figures ------------------------------------------------------------------------------
-def exactness(examples: int) -> dict[str, list[int]]:
-    """Per measure (start, finish, feedback, and each for items whose truth starts on an assignee plus a
-    linked open PR): [exact, items], over ``examples`` drawn histories."""
+MEASURES = ("start", "finish", "feedback", "signal", "category")
+
+
+def exactness(examples: int) -> dict[tuple[str, str], list[int]]:
+    """[exact, items] per (group, measure) over ``examples`` drawn histories (a fixed seed); the groups
+    are ``all`` and the signal that truly gave each item's start (``never`` for items not started)."""
     from hypothesis import seed
 
-    counts: dict[str, list[int]] = {}
+    counts: dict[tuple[str, str], list[int]] = {}
     with tempfile.TemporaryDirectory() as tmp, connect(Path(tmp) / "c.duckdb", read_only=False) as con:
         @seed(20240304)
-        @settings(max_examples=examples, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         @given(history=histories, how=renderings)
         def count(history, how):
-            got, want = rebuilt(con, history, how), truths(history)
-            for key, truth in want.items():
-                for measure in ("start", "finish", "feedback"):
-                    tally = counts.setdefault(measure, [0, 0])
-                    tally[0] += getattr(got.get(key), measure, "missing") == getattr(truth, measure)
-                    tally[1] += 1
+            got = rebuilt(con, history, how)
+            for key, truth in truths(history).items():
+                for group in ("all", truth.signal or "never"):
+                    for measure in MEASURES:
+                        tally = counts.setdefault((group, measure), [0, 0])
+                        tally[0] += key in got and getattr(got[key], measure) == getattr(truth, measure)
+                        tally[1] += 1
 
         count()
     return counts
 
 
 if __name__ == "__main__":
+    # Another checkout's cadence (main's, say) is measured with PYTHONPATH=/path/to/its/root.
     import argparse
+
+    import cadence
 
     parser = argparse.ArgumentParser(description="How many drawn items cadence rebuilds exactly")
     parser.add_argument("--examples", type=int, default=500)
-    n = parser.parse_args().examples
-    for measure, (exact, total) in exactness(n).items():
-        print(f"{measure}: {exact} of {total} exact ({exact / total:.0%})")
+    found = exactness(parser.parse_args().examples)
+    print(f"cadence from {Path(cadence.__file__).parent}")
+    for group in sorted({g for g, _ in found}, key=lambda g: (g != "all", g)):
+        print(f"{group:15}", "  ".join(f"{m} {found[(group, m)][0]}/{found[(group, m)][1]}" for m in MEASURES))

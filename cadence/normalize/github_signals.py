@@ -54,8 +54,16 @@ class Entry:
     span: Span
 
 
-def _login(value: dict[str, Any] | None) -> str | None:
-    return (value or {}).get("login")
+def _login(value: Any) -> str | None:
+    return value.get("login") if isinstance(value, dict) else None
+
+
+def _when(value: Any) -> datetime | None:
+    """A GitHub time, or None for anything unreadable (a bad linked record loses only its own link)."""
+    try:
+        return parse_time(value)
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 def _toggled(changes: Iterable[tuple[datetime, bool, dict[str, Any] | None]], created: datetime,
@@ -105,8 +113,9 @@ def label_spans(entries: list[dict[str, Any]], created: datetime, current: Itera
                 names: set[str]) -> list[Span]:
     """When an in-progress label (one of ``names``, lower case) was on the issue."""
     def progress_label(e: dict[str, Any]) -> str | None:
-        name = ((e.get("label") or {}).get("name") or "").lower()
-        return name if name in names else None
+        label = e.get("label")
+        name = label.get("name") if isinstance(label, dict) else None
+        return name.lower() if isinstance(name, str) and name.lower() in names else None
 
     changes = _facts(entries, "LabeledEvent", "UnlabeledEvent", progress_label)
     now = {n.lower() for n in current if n.lower() in names}
@@ -115,17 +124,22 @@ def label_spans(entries: list[dict[str, Any]], created: datetime, current: Itera
 
 def _pull_request(entry: dict[str, Any], own_id: str) -> dict[str, Any] | None:
     for side in ("source", "subject"):
-        other = entry.get(side) or {}
-        if other.get("__typename") == "PullRequest" and other.get("id") and other["id"] != own_id:
+        other = entry.get(side)
+        if isinstance(other, dict) and other.get("__typename") == "PullRequest" and isinstance(other.get("id"), str) \
+                and other["id"] != own_id and _when(other.get("createdAt")):
             return other
     return None
 
 
 def open_span(pr: Mapping[str, Any]) -> Span | None:
-    if not pr.get("createdAt"):
+    """[createdAt, merge or close) of a pull request; None when its times cannot be read."""
+    opened = _when(pr.get("createdAt"))
+    if opened is None:
         return None
-    ended = None if pr.get("state") == "OPEN" else (pr.get("mergedAt") or pr.get("closedAt"))
-    return Span(parse_time(pr["createdAt"]), parse_time(ended) if ended else END)
+    if pr.get("state") == "OPEN":
+        return Span(opened, END)
+    ended = _when(pr.get("mergedAt") or pr.get("closedAt"))
+    return Span(opened, ended) if ended is not None and ended > opened else None
 
 
 def linked_open_pr_spans(entries: list[dict[str, Any]], closed_by: Iterable[dict[str, Any]], own_id: str) -> list[Span]:
@@ -145,15 +159,14 @@ def linked_open_pr_spans(entries: list[dict[str, Any]], closed_by: Iterable[dict
         else:
             manual.setdefault(pr["id"], []).append((at, e["__typename"] == "ConnectedEvent", e.get("actor")))
     for pr_id, changes in manual.items():
-        created = parse_time(prs[pr_id]["createdAt"]) if prs[pr_id].get("createdAt") else min(c[0] for c in changes)
-        links.setdefault(pr_id, []).extend(_toggled(changes, created, False))
+        links.setdefault(pr_id, []).extend(_toggled(changes, _when(prs[pr_id]["createdAt"]), False))
     for pr in closed_by:
-        if not pr or not pr.get("id") or not pr.get("createdAt"):
+        if not isinstance(pr, dict) or not isinstance(pr.get("id"), str) or not _when(pr.get("createdAt")):
             continue
         prs.setdefault(pr["id"], pr)
         changes = sorted(manual.get(pr["id"], []), key=lambda c: c[0])
         if not (changes and changes[-1][1]):  # not explained by a manual link that still holds
-            links.setdefault(pr["id"], []).append(Span(parse_time(pr["createdAt"]), END))
+            links.setdefault(pr["id"], []).append(Span(_when(pr["createdAt"]), END))
     spans: list[Span] = []
     for pr_id, linked in links.items():
         opened = open_span(prs[pr_id])
@@ -166,10 +179,12 @@ def project_spans(node: dict[str, Any], statuses: Mapping[str, str]) -> list[Spa
     """From the ``updatedAt`` of a current Projects Status that reads as work."""
     spans = []
     for project_item in (node.get("projectItems") or {}).get("nodes") or []:
-        value = (project_item or {}).get("status") or {}
-        if value.get("name") and value.get("updatedAt") and \
-                project_status_category(value["name"], value.get("optionId"), statuses) in ("in_progress", "done"):
-            spans.append(Span(parse_time(value["updatedAt"]), END, status=(value["name"], value.get("optionId") or value["name"])))
+        value = project_item.get("status") if isinstance(project_item, dict) else None
+        if not isinstance(value, dict) or not isinstance(value.get("name"), str) or not _when(value.get("updatedAt")):
+            continue
+        option = value.get("optionId") if isinstance(value.get("optionId"), str) else None
+        if project_status_category(value["name"], option, statuses) in ("in_progress", "done"):
+            spans.append(Span(_when(value["updatedAt"]), END, status=(value["name"], option or value["name"])))
     return spans
 
 
