@@ -80,23 +80,18 @@ class Issue:
     acts: list[Act] = field(default_factory=list)
     pulls: list[Pull] = field(default_factory=list)
 
-    def assignees(self) -> list[str]:
-        now = list(self.silent)
+    def _held(self, on: str, off: str, start: tuple[str, ...] = ()) -> list[str]:
+        now = list(start)
         for a in self.acts:
-            if a.kind == "assign":
-                now.append(a.value)
-            elif a.kind == "unassign":
-                now.remove(a.value)
+            if a.kind in (on, off):
+                (now.append if a.kind == on else now.remove)(a.value)
         return now
 
+    def assignees(self) -> list[str]:
+        return self._held("assign", "unassign", self.silent)
+
     def labels(self) -> list[str]:
-        now: list[str] = []
-        for a in self.acts:
-            if a.kind == "label":
-                now.append(a.value)
-            elif a.kind == "unlabel":
-                now.remove(a.value)
-        return now
+        return self._held("label", "unlabel")
 
     def is_open(self) -> bool:
         states = [a.kind for a in self.acts if a.kind in ("close", "reopen")]
