@@ -80,7 +80,8 @@ SELECT 'bench', 'B-' || i, team, CASE WHEN roll < 5 THEN 'Spike' ELSE 'Story' EN
        CASE WHEN roll BETWEEN 50 AND 59 THEN (created + INTERVAL 10 DAY)::DATE END,
        (roll % 5 + 1)::DOUBLE
 FROM bench_items2;
-INSERT INTO events
+INSERT INTO events (source, event_id, key, occurred_at, kind, actor, actor_kind, field, from_id, from_value,
+                    to_id, to_value, from_category, to_category, text)
 SELECT 'bench', 'B-' || i || '-' || j, 'B-' || i,
     CASE WHEN j = 0 THEN created + to_hours(wait_h)
          WHEN j = 1 THEN created + to_hours(wait_h + work_h)

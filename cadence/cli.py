@@ -186,6 +186,18 @@ def report(
 
 
 @app.command()
+def export(
+    out: Path = typer.Argument(..., help="A new folder for the Parquet files and manifest.json."),
+    db: Optional[Path] = DbOption,
+    include_raw: bool = typer.Option(False, "--include-raw", help="Export the raw payloads too."),
+) -> None:
+    """Export the warehouse as Parquet (events partitioned by source and month) with a schema manifest."""
+    manifest = _open(db).export(out, include_raw=include_raw)
+    rows = ", ".join(f"{t['rows']} {name}" for name, t in manifest["tables"].items() if t["rows"])
+    _say(f"exported schema {manifest['schema_version']} to {out}: {rows or 'no rows'}")
+
+
+@app.command()
 def slides(
     db: Optional[Path] = DbOption,
     team: Optional[str] = typer.Option(None, "--team", help="Team name (default: the first team)."),

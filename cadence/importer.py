@@ -62,7 +62,7 @@ SPECS: dict[str, tuple[str, list[Field]]] = {
         F("occurred_at", "TIMESTAMPTZ", required=True), F("kind", required=True, choices=EVENT_KINDS),
         F("actor"), F("actor_kind", choices=ACTOR_KINDS), F("field"), F("from_id"), F("from_value"),
         F("to_id"), F("to_value"), F("from_category", choices=CATEGORIES),
-        F("to_category", choices=CATEGORIES), F("text"),
+        F("to_category", choices=CATEGORIES), F("text"), F("initial", "BOOLEAN"),
     ]),
 }
 KEYS = {"team": ("team",), "status": ("source", "status_id"), "sprint": ("source", "sprint_id"),

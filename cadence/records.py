@@ -26,6 +26,11 @@ label_added    to_value: the label
 label_removed  from_value: the label
 worklog        to_value: hours logged
 ============== ====================================================================
+
+``initial`` marks the values an item was created with (status, sprint membership, assignee,
+labels, estimates), dated at ``created`` with no actor. Jira's changelog never records them
+(PRODUCT.md, "What the sources never say"); they are rebuilt from the ``from`` of each field's
+first change, or from the current value of a field that never changed. They are never feedback.
 """
 
 from __future__ import annotations
@@ -117,6 +122,7 @@ class Event(TypedDict, total=False):
     from_category: str | None
     to_category: str | None
     text: str | None
+    initial: bool | None
 
 
 class Status(TypedDict):
@@ -147,6 +153,47 @@ class Problem(TypedDict, total=False):
     entity_id: str
     problem: str
     detail: str | None
+
+
+class SprintReport(TypedDict, total=False):
+    """Jira's own Sprint Report of one closed sprint, as fetched (greenhopper ``sprintreport``)."""
+
+    sprint_key: str
+    source: str
+    sprint_id: str
+    board_id: str
+    fetched_at: Time
+    status: str  # parsed | unparsed (the body is no report we know; kept raw) | refused
+    problem: str | None
+    report_state: str | None  # the report's own sprint.state, e.g. CLOSED
+    estimate_field: str | None  # statFieldId of the estimates: a story-point field or timeoriginalestimate
+    completed_initial_sum: float | None
+    completed_sum: float | None
+    not_completed_initial_sum: float | None
+    not_completed_sum: float | None
+    punted_initial_sum: float | None
+    punted_sum: float | None
+    other_sprint_initial_sum: float | None
+    other_sprint_sum: float | None
+    all_issues_sum: float | None
+    added_keys: list[str]  # issueKeysAddedDuringSprint, as Jira gave it
+
+
+class SprintReportIssue(TypedDict, total=False):
+    """One issue in a Sprint Report section: completed | not_completed | punted | completed_in_another_sprint."""
+
+    sprint_key: str
+    section: str
+    key: str
+    issue_id: str | None
+    added_during_sprint: bool
+    type_name: str | None
+    status_id: str | None
+    status_name: str | None
+    done: bool | None
+    hidden: bool | None
+    estimate_initial: float | None  # estimateStatistic: at the sprint's start, or when added
+    estimate_current: float | None  # currentEstimateStatistic: the estimate as the report gives it now
 
 
 @dataclass

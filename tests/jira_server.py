@@ -52,6 +52,8 @@ class JiraData:
     configurations: dict[int, dict[str, Any]] = field(default_factory=dict)
     myself: dict[str, Any] = field(default_factory=lambda: {"accountId": "me", "timeZone": "UTC"})
     projects: set[str] = field(default_factory=set)
+    # (board id, sprint id) -> the greenhopper Sprint Report body, or a (status, headers, body) answer
+    sprint_reports: dict[tuple[int, int], Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.projects |= {i["key"].split("-")[0] for i in self.issues}
@@ -164,6 +166,7 @@ class FakeJira:
             (r"/rest/agile/1.0/board/(\d+)", lambda m: self.board(int(m[1]))),
             (r"/rest/agile/1.0/board/(\d+)/configuration", lambda m: self.configuration(int(m[1]))),
             (r"/rest/agile/1.0/board/(\d+)/sprint", lambda m: self.board_sprints(int(m[1]), query)),
+            (r"/rest/greenhopper/1.0/rapid/charts/sprintreport", lambda m: self.sprint_report(query)),
         ]
         for pattern, handler in routes:
             match = re.fullmatch(pattern, path)
@@ -298,6 +301,17 @@ class FakeJira:
         sprints = [s for s in self.data.sprints.get(board_id, []) if s.get("state") in states]
         return self._page(sprints, query)
 
+    def sprint_report(self, query: dict[str, str]) -> Any:
+        """Jira's Sprint Report (undocumented; what the Sprint Report page calls): the body set in
+        ``data.sprint_reports``. A sprint without one is unknown to this site: 404."""
+        board, sprint = query.get("rapidViewId", ""), query.get("sprintId", "")
+        if not (board.isdigit() and sprint.isdigit()):
+            return 400, {}, {"errorMessages": ["rapidViewId and sprintId are required"]}
+        found = self.data.sprint_reports.get((int(board), int(sprint)))
+        if found is None:
+            return 404, {}, {"errorMessages": [f"Could not find sprint with id {sprint}"]}
+        return found
+
 
 def _missing() -> tuple[int, dict[str, str], Any]:
     return 404, {}, {"errorMessages": ["Not found"]}
@@ -324,10 +338,12 @@ def _handler(jira: FakeJira) -> type[BaseHTTPRequestHandler]:
                                                    self.headers.get("Authorization"))
             data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "text/plain" if isinstance(payload, str) else "application/json")
+            kind = headers.get("Content-Type") or ("text/plain" if isinstance(payload, str) else "application/json")
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             for name, value in headers.items():
-                self.send_header(name, value)
+                if name != "Content-Type":
+                    self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 

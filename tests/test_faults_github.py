@@ -224,5 +224,5 @@ def test_server_clock_skew_misses_no_change(skew_h, tmp_path):
     assert since == d.iso(datetime.fromisoformat(newest_before.replace("Z", "+00:00")) - timedelta(minutes=2))
     assert report.items == 3  # the three changed; no older one lies within the 2-minute overlap
     saved = digest(db)
-    commented = {e[2] for e in saved["events"] if e[4] == "comment" and e[-1] == "Result: found it"}
+    commented = {e[2] for e in saved["events"] if e[4] == "comment" and e[14] == "Result: found it"}  # 14: text
     assert commented == {f"{REPO}#3", f"{REPO}#6", f"{REPO}#50"}

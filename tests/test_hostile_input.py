@@ -27,7 +27,8 @@ from jira_server import FakeJira
 ENV = {"JIRA_EMAIL": "me@example.com", "JIRA_API_TOKEN": "s3cret-token"}
 FAST = RetryPolicy(attempts=2, backoff_s=0.0, sleep=lambda s: None)
 TOKEN = "ghp_hostileTOKEN"
-TABLES = ["teams", "sprints", "items", "events", "statuses", "snapshots", "raw", "sync_state", "data_quality", "runs"]
+TABLES = ["teams", "sprints", "items", "events", "statuses", "snapshots", "raw", "sync_state", "data_quality", "runs",
+          "sprint_reports", "sprint_report_issues"]
 
 HOSTILE_KEYS = [
     'BEN" OR project = "BEN',

@@ -176,8 +176,9 @@ def test_pseudonymized_people_never_appear():
     stored = json.dumps([batch.items, batch.events, batch.raw], default=str)
     for secret in ("557058:148c9022", "Colleen Hart", "c@example.com"):
         assert secret not in stored
-    assert batch.items[0]["assignees"] == [batch.events[0]["actor"]] == [batch.events[0]["to_value"]]
-    assert batch.events[0]["actor"].startswith("p:")
+    changed = [e for e in batch.events if not e["initial"]]
+    assert batch.items[0]["assignees"] == [changed[0]["actor"]] == [changed[0]["to_value"]]
+    assert changed[0]["actor"].startswith("p:")
 
 
 def test_status_categories_from_status_list_and_config_override():
@@ -192,5 +193,72 @@ def test_a_changelog_still_short_after_fetching_is_reported():
     issue = {"key": "K-9", "fields": {"created": "2017-10-16T10:04:13.458-0400"},
              "changelog": {"total": 71, "histories": [history([], hid=str(n)) for n in range(40)]}}
     batch = normalize.page([issue], SITE, datetime(2024, 1, 1, tzinfo=timezone.utc))
-    assert [(p["problem"], p["detail"]) for p in batch.problems] == [("changelog_incomplete", "40 of 71 histories")]
+    assert [(p["problem"], p["detail"]) for p in batch.problems] == [
+        ("changelog_incomplete", "40 of 71 histories; values set at creation unknown")]
     assert [i["key"] for i in batch.items] == ["K-9"]
+    # Without the first change of each field the creation values are unknown: none is guessed.
+    assert not [e for e in batch.events if e["initial"]]
+
+
+# -- values set at creation (PRODUCT.md, "What the sources never say") -----------------------
+# Expected values here are worked out by hand from Jira's documented changelog semantics: a
+# changelog item's from/fromString is the value before the change, and no item records creation.
+
+CREATED = "2017-10-02T09:00:00.000-0400"
+
+
+def _issue(changes, **fields):
+    base = {"created": CREATED, "status": {"id": "10000", "name": "To Do"}, "labels": [],
+            "customfield_10007": None, "customfield_10005": None, "assignee": None}
+    return {"key": "K-1", "id": "1", "fields": {**base, **fields},
+            "changelog": {"total": len(changes), "histories": changes}}
+
+
+def _initial(batch):
+    return {(e["kind"], e.get("field"), e.get("to_id"), e.get("to_value")) for e in batch.events if e["initial"]}
+
+
+def test_an_issue_created_in_a_sprint_that_never_changed_is_in_it_from_creation():
+    # The Sprint field says 225 and no changelog item mentions it: it was set at creation.
+    batch = normalize.issue(_issue([], customfield_10007=[REAL_SPRINT]), SITE)
+    initial = [e for e in batch.events if e["initial"]]
+    assert {(e["kind"], e["to_id"]) for e in initial} >= {("sprint_added", "jira:225")}
+    for e in initial:
+        assert e["actor"] is None and e["occurred_at"] == jira_time(CREATED)
+
+
+def test_the_value_before_the_first_change_holds_from_creation():
+    changes = [  # newest first, as Cloud lists them inline
+        history([{"field": "Sprint", "fieldId": "customfield_10007", "from": "225", "to": "225, 229"}], hid="12",
+                created="2017-10-11T09:00:00.000-0400"),
+        history([{"field": "status", "fieldId": "status", "from": "3", "fromString": "In Progress",
+                  "to": "10001", "toString": "Done"},
+                 {"field": "assignee", "fieldId": "assignee", "from": "acc-2", "to": None}], hid="11",
+                created="2017-10-05T09:00:00.000-0400"),
+        history([{"field": "labels", "fieldId": "labels", "fromString": "eda ml", "toString": "ml"}], hid="10",
+                created="2017-10-04T09:00:00.000-0400"),
+    ]
+    batch = normalize.issue(_issue(changes, status={"id": "10001", "name": "Done"}, labels=["ml"],
+                                   customfield_10007=[REAL_SPRINT]), SITE)
+    assert _initial(batch) == {
+        ("status", "status", "3", "In Progress"),       # the first status change's from
+        ("sprint_added", "sprint", "jira:225", None),   # the first Sprint change's from, not the field now
+        ("assignee", "assignee", None, "acc-2"),        # the first assignee change's from
+        ("label_added", "labels", None, "eda"),
+        ("label_added", "labels", None, "ml"),
+        ("estimate", "story_points", None, None),      # the field is known and was never set
+    }
+
+
+def test_a_first_estimate_change_from_empty_keeps_the_empty_value():
+    changes = [history([{"field": "Story Points", "fieldId": "customfield_10005", "from": None, "fromString": None,
+                         "to": None, "toString": "5"}], hid="3")]
+    batch = normalize.issue(_issue(changes, customfield_10005=5.0), SITE)
+    estimates = [e for e in batch.events if e["initial"] and e["kind"] == "estimate"]
+    assert [(e["field"], e["to_value"]) for e in estimates] == [("story_points", None)]
+
+
+def test_an_estimate_that_never_changed_holds_its_current_value():
+    batch = normalize.issue(_issue([], customfield_10005=3.0, timeoriginalestimate=7200), SITE)
+    estimates = {e["field"]: e["to_value"] for e in batch.events if e["initial"] and e["kind"] == "estimate"}
+    assert estimates == {"story_points": "3.0", "original_estimate_h": "2.0"}

@@ -14,11 +14,11 @@ FRAMES = {
                "actual_start, completed_at, start, end, completion, length_days, cadence_weeks, cadence, "
                "actual_length_days, length_mismatch, late_close_h",
     "issues": "source, team, key, type, summary, url, created, start, finish, cycle_time_h, status_category, "
-              "resolution, carry_count, straight_to_done, labels, assignees, story_points",
+              "resolution, carry_count, straight_to_done, start_signal, labels, assignees, story_points",
     "by_sprint": "team, sprint_id, sprint_name, state, start, end, completed_at, length_days, cadence_weeks, "
                  "committed, added, removed, completed, carried_over, say_do, feedback_latency_median_h, "
-                 "timebox_overruns, learnings, learnings_per_week, weeks_with_learning, committed_points, "
-                 "added_points, removed_points, completed_points, carried_over_points, late_close_h, "
+                 "timebox_overruns, learnings, learnings_per_week, jira_report, weeks_with_learning, "
+                 "committed_points, added_points, removed_points, completed_points, carried_over_points, late_close_h, "
                  "feedback_observed_median_h, feedback_review_median_h, timeboxes, overrun_rate, "
                  "throughput_per_week, feedback_events, feedback_events_per_week, scope_added_per_week, "
                  "items_started, cadence, length_mismatch, sprint_key, source",
@@ -38,6 +38,10 @@ FRAMES = {
     "switches": "team, metric, switch_at, before_cadence, after_cadence, before_estimate, before_ci_low, "
                 "before_ci_high, after_estimate, after_ci_low, after_ci_high, diff, diff_ci_low, diff_ci_high, "
                 "n_before, n_after, warning",
+    "reconciliation": "team, sprint_key, sprint_id, sprint_name, board_id, count, ours, jira, agrees, only_ours, "
+                      "only_jira, causes",
+    "reconciliation_keys": "team, sprint_key, sprint_id, sprint_name, board_id, count, ours, jira, key, side, "
+                           "cause, url",
 }
 
 

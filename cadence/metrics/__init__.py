@@ -14,12 +14,12 @@ import pandas as pd
 
 from cadence.config import Config
 from cadence.metrics import compare, feedback as _feedback, km, learnings as _learnings
-from cadence.metrics import sprint_report, timebox, timing, weekly
+from cadence.metrics import reconcile, sprint_report, timebox, timing, weekly
 from cadence.metrics.sql import Context
 
 __all__ = [
     "sprints", "issues", "by_sprint", "by_week", "feedback", "feedback_summary", "feedback_curves",
-    "overruns", "learnings", "compare_cadences", "switches",
+    "overruns", "learnings", "compare_cadences", "switches", "reconciliation", "reconciliation_keys",
 ]
 
 Con = duckdb.DuckDBPyConnection
@@ -87,6 +87,18 @@ def compare_cadences(
 def switches(con: Con, *, as_of: datetime, config: Config, seed: int = 0, n_boot: int = 2000) -> pd.DataFrame:
     """Before/after comparison, per metric, for each team that switched cadence."""
     return compare.switches(by_sprint(con, as_of=as_of, config=config), seed=seed, n_boot=n_boot)
+
+
+def reconciliation(con: Con, *, as_of: datetime, config: Config) -> pd.DataFrame:
+    """Our sprint report against Jira's own, per closed sprint and count, with the keys on one side only."""
+    with Context(con, as_of, config) as ctx:
+        return reconcile.reconciliation(ctx)
+
+
+def reconciliation_keys(con: Con, *, as_of: datetime, config: Config) -> pd.DataFrame:
+    """Every key that only we or only Jira count, per sprint and count, with its likely cause and link."""
+    with Context(con, as_of, config) as ctx:
+        return reconcile.reconciliation_keys(ctx)
 
 
 def _check_by(by: str) -> str:

@@ -12,9 +12,11 @@ Decisions:
   ``removed`` = committed or added and not in at completion; ``completed``/``carried_over`` split
   those in at completion by status category at completion. So
   committed + added - removed = completed + carried_over always holds.
-- **Points** are the last ``story_points`` estimate at or before the moment (else the value
-  before the first change, else the item's current points): at start for committed, at entry for
-  added, at completion for removed, completed and carried over.
+- **Points** are the last ``story_points`` estimate at or before the moment (an estimate cleared
+  by then is empty; with no estimate event yet, the value before the first change, else the
+  item's current points): at start for committed, at entry for added, at completion for removed,
+  completed and carried over. Where the team uses an estimate field, an empty estimate counts
+  as 0 and a sum over no items is 0.
 - **Carry count**: closed sprints whose completion found the item in the sprint and not done.
 - **Sprint at a time** (for an item's start, a learning, a timebox expiry): the sprint holding the
   item at that time whose window contains it, else the item's team's sprint whose window
@@ -119,34 +121,54 @@ def membership_flags(ctx: Context) -> str:
 
 
 def membership(ctx: Context) -> str:
-    """The membership flags with story points at start, at entry and at completion."""
+    """The membership flags with story points at start, at entry and at completion.
+
+    A point lookup finds the last estimate at or before the moment; an estimate cleared before
+    then is empty (it does not fall back). With no estimate event yet, the item's points before
+    its first change apply (``points_before``).
+    """
     d = ctx.ensure("member_flags", membership_flags)
     est = ctx.ensure("points", points_events)
     lookups = {"points_at_start": "start", "points_at_completion": "completion", "points_at_entry": "entered_at"}
     ctes = ",\n".join(
-        f"""{name} AS (SELECT d.iid, d.sprint_key, p.points AS {name}
+        f"""{name} AS (SELECT d.iid, d.sprint_key, p.points AS {name}, TRUE AS {name}_found
             FROM {d} d ASOF JOIN {est} p ON d.iid = p.iid AND d.{moment} >= p.occurred_at)"""
         for name, moment in lookups.items())
+    picks = ", ".join(
+        f"CASE WHEN {name}.{name}_found THEN {name}.{name} ELSE b.points_before END AS {name}" for name in lookups)
     return f"""
     WITH {ctes}
-    SELECT d.*, {", ".join(f"coalesce({name}.{name}, b.points_before) AS {name}" for name in lookups)}
+    SELECT d.*, {picks}, b.points_known
     FROM {d} d {" ".join(f"LEFT JOIN {name} USING (iid, sprint_key)" for name in lookups)}
     LEFT JOIN _cad_points_before b USING (iid)
     """
 
 
 def points_events(ctx: Context) -> str:
-    """Story-point changes, and (as a side table) each item's points before its first change."""
+    """Story-point changes, and (as a side table) each item's points before its first change.
+
+    ``points_known``: the item's team uses an estimate field (some item of the team has points or
+    an estimate event), so an empty estimate counts as 0 and a sum over no items is 0, not NULL.
+    """
     a = ctx.as_of_sql
     ids = ctx.ensure("ids", item_ids)
     ctx.ensure("points_before", lambda c: f"""
         WITH ch AS (
-            SELECT source, key, occurred_at, event_id, TRY_CAST(from_value AS DOUBLE) AS before
+            SELECT source, key, TRY_CAST(from_value AS DOUBLE) AS before,
+                   row_number() OVER (PARTITION BY source, key ORDER BY occurred_at, event_id) AS n
             FROM events WHERE kind = 'estimate' AND field = 'story_points'
         ),
-        firsts AS (SELECT source, key, arg_min(before, (occurred_at, event_id)) AS before FROM ch GROUP BY ALL)
-        SELECT ids.iid, CASE WHEN f.key IS NOT NULL THEN f.before ELSE i.story_points END AS points_before
+        -- not arg_min: it skips NULLs, and a first change from "unset" must keep its empty value
+        firsts AS (SELECT source, key, before FROM ch WHERE n = 1),
+        est AS (SELECT DISTINCT source, key FROM ch),
+        known AS (
+            SELECT DISTINCT i.source, i.team FROM items i LEFT JOIN est USING (source, key)
+            WHERE i.story_points IS NOT NULL OR est.key IS NOT NULL
+        )
+        SELECT ids.iid, CASE WHEN f.key IS NOT NULL THEN f.before ELSE i.story_points END AS points_before,
+               k.source IS NOT NULL AS points_known
         FROM items i JOIN {ids} ids USING (source, key) LEFT JOIN firsts f USING (source, key)
+        LEFT JOIN known k ON k.source = i.source AND k.team IS NOT DISTINCT FROM i.team
     """)
     return f"""
         SELECT ids.iid, e.occurred_at, TRY_CAST(e.to_value AS DOUBLE) AS points

@@ -21,9 +21,11 @@ from cadence.metrics.feedback import feedback as feedback_frame
 from cadence.metrics.feedback import feedback_events, start_sprints
 from cadence.metrics.km import km_quantile
 from cadence.metrics.learnings import all_learnings
-from cadence.metrics.membership import membership, sprints_as_of, team_windows
+from cadence.metrics.membership import membership, points_events, sprints_as_of, team_windows
+from cadence.metrics.reconcile import jira_report
 from cadence.metrics.sql import Context
 from cadence.metrics.timebox import item_timeboxes
+from cadence.metrics.timing import item_ids
 
 PRODUCT_COLUMNS = [
     "team", "sprint_id", "sprint_name", "state", "start", "end", "completed_at", "length_days", "cadence_weeks",
@@ -57,6 +59,11 @@ def sprints(ctx: Context) -> pd.DataFrame:
 
 def _counts(ctx: Context) -> str:
     mem = ctx.ensure("membership", membership)
+
+    def pts(column: str, where: str) -> str:
+        # An empty estimate counts as 0 where the team uses an estimate field (points_known).
+        return f"sum(CASE WHEN points_known THEN coalesce({column}, 0) ELSE {column} END) FILTER (WHERE {where})"
+
     return f"""
         SELECT sprint_key,
             count(*) FILTER (WHERE committed) AS committed,
@@ -65,11 +72,11 @@ def _counts(ctx: Context) -> str:
             count(*) FILTER (WHERE at_completion AND done_at_completion) AS completed,
             count(*) FILTER (WHERE at_completion AND NOT done_at_completion) AS carried_over,
             count(*) FILTER (WHERE committed AND at_completion AND done_at_completion) AS committed_done,
-            sum(points_at_start) FILTER (WHERE committed) AS committed_points,
-            sum(points_at_entry) FILTER (WHERE added) AS added_points,
-            sum(points_at_completion) FILTER (WHERE removed) AS removed_points,
-            sum(points_at_completion) FILTER (WHERE at_completion AND done_at_completion) AS completed_points,
-            sum(points_at_completion) FILTER (WHERE at_completion AND NOT done_at_completion) AS carried_over_points
+            {pts('points_at_start', 'committed')} AS committed_points,
+            {pts('points_at_entry', 'added')} AS added_points,
+            {pts('points_at_completion', 'removed')} AS removed_points,
+            {pts('points_at_completion', 'at_completion AND done_at_completion')} AS completed_points,
+            {pts('points_at_completion', 'at_completion AND NOT done_at_completion')} AS carried_over_points
         FROM {mem} GROUP BY sprint_key
     """
 
@@ -134,7 +141,11 @@ def _per_sprint(ctx: Context) -> str:
     c, tb, ln = (ctx.ensure(n, f) for n, f in (("counts", _counts), ("tb_counts", _timebox_counts),
                                                ("ln_counts", _learning_counts)))
     fe, st = ctx.ensure("fb_event_sprint", _event_sprints), ctx.ensure("st_counts", _started_counts)
+    ctx.ensure("points", points_events)  # builds _cad_points_before too
+    before, ids = "_cad_points_before", ctx.ensure("ids", item_ids)
     n = lambda col: f"CASE WHEN sp.completion IS NOT NULL THEN coalesce({col}, 0) END"  # noqa: E731
+    # A sum over no items is 0 where the sprint's team uses an estimate field.
+    pts = lambda col: f"CASE WHEN sp.completion IS NOT NULL AND known.source IS NOT NULL THEN coalesce(c.{col}, 0) ELSE c.{col} END"  # noqa: E731
     return f"""
     SELECT sp.team, sp.sprint_id, sp.sprint_name, sp.state, sp.start, sp."end",
         CASE WHEN sp.state = 'closed' THEN sp.completion END AS completed_at, sp.length_days, sp.cadence_weeks,
@@ -144,7 +155,9 @@ def _per_sprint(ctx: Context) -> str:
         {n('tb.overruns')} AS timebox_overruns, {n('ln.learnings')} AS learnings,
         {n('ln.learnings')} / sp.weeks AS learnings_per_week,
         {n('ln.weeks_with_learning')} AS weeks_with_learning,
-        c.committed_points, c.added_points, c.removed_points, c.completed_points, c.carried_over_points,
+        {pts('committed_points')} AS committed_points, {pts('added_points')} AS added_points,
+        {pts('removed_points')} AS removed_points, {pts('completed_points')} AS completed_points,
+        {pts('carried_over_points')} AS carried_over_points,
         sp.late_close_h, {n('tb.timeboxes')} AS timeboxes, tb.overruns / nullif(tb.timeboxes, 0) AS overrun_rate,
         {n('c.completed')} / sp.weeks AS throughput_per_week,
         {n('fe.feedback_events')} AS feedback_events, {n('fe.feedback_events')} / sp.weeks AS feedback_events_per_week,
@@ -153,6 +166,9 @@ def _per_sprint(ctx: Context) -> str:
     FROM {sp} sp
     LEFT JOIN {c} c USING (sprint_key) LEFT JOIN {tb} tb USING (sprint_key) LEFT JOIN {ln} ln USING (sprint_key)
     LEFT JOIN {fe} fe USING (sprint_key) LEFT JOIN {st} st USING (sprint_key)
+    LEFT JOIN (SELECT DISTINCT it.source, it.team FROM {before} b JOIN {ids} i USING (iid)
+               JOIN items it USING (source, key) WHERE b.points_known)
+        known ON known.source = sp.source AND known.team = sp.team
     ORDER BY sp.team, sp.start, sp.sprint_key
     """
 
@@ -172,4 +188,5 @@ def by_sprint(ctx: Context) -> pd.DataFrame:
     for column in ("committed", "added", "removed", "completed", "carried_over", "timebox_overruns", "learnings",
                    "timeboxes", "feedback_events", "items_started"):
         frame[column] = frame[column].astype("Int64")
-    return frame[PRODUCT_COLUMNS + EXTRA_COLUMNS]
+    frame["jira_report"] = frame["sprint_key"].map(jira_report(ctx))  # against Jira's own Sprint Report
+    return frame[PRODUCT_COLUMNS + ["jira_report"] + EXTRA_COLUMNS]

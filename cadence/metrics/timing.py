@@ -7,7 +7,11 @@ Decisions, where PRODUCT.md leaves room:
   ``statuses`` table by name. Ids come first so that a status renamed mid-history keeps its
   category. An event whose category stays unknown is ignored for timing.
 - **Start** is the first entry into in progress or done; an item whose first such entry is done
-  went straight to done and is flagged (``straight_to_done``).
+  went straight to done and is flagged (``straight_to_done``). ``start_signal`` says what gave
+  it: ``status`` (a Jira status change), ``created`` (the status the item was created with),
+  GitHub's ``assignee_pr``, ``label``, ``opened`` and ``state`` (exact, from timeline events),
+  ``project_status`` (approximate: GitHub keeps only the current Projects status and when it was
+  set), or ``no_history`` (approximate: an item imported without status events).
 - **Finish** is the last transition from a not-done category into done, when the item is still
   done at ``as_of``. Done -> Closed (done to done) is not a new finish; an item reopened and not
   done again is unfinished.
@@ -68,7 +72,8 @@ def status_events(ctx: Context) -> str:
     ),
     real AS (
         SELECT e.source, e.key, e.occurred_at, e.event_id, e.actor, e.actor_kind,
-               {ev_cat} AS category, FALSE AS synthetic
+               {ev_cat} AS category, FALSE AS synthetic,
+               CASE WHEN e.initial THEN 'created' ELSE coalesce(e.field, 'status') END AS signal
         FROM events e {ev_joins}
         WHERE e.kind = 'status' AND e.occurred_at <= {a}
     ),
@@ -83,10 +88,10 @@ def status_events(ctx: Context) -> str:
     synthetic AS (
         SELECT source, key, created AS occurred_at, '0' AS event_id, NULL AS actor, NULL AS actor_kind,
                CASE WHEN category IN ('in_progress', 'done') THEN 'in_progress' ELSE 'new' END AS category,
-               TRUE AS synthetic
+               TRUE AS synthetic, 'no_history' AS signal
         FROM bare
         UNION ALL
-        SELECT source, key, greatest(done_at, created), '1', NULL, NULL, 'done', TRUE
+        SELECT source, key, greatest(done_at, created), '1', NULL, NULL, 'done', TRUE, 'no_history'
         FROM bare WHERE category = 'done' AND greatest(done_at, created) <= {a}
     ),
     alle AS (SELECT * FROM known UNION ALL SELECT * FROM synthetic)
@@ -109,7 +114,8 @@ def item_timing(ctx: Context) -> str:
             min(occurred_at) FILTER (WHERE category = 'in_progress') AS first_ip,
             min(occurred_at) FILTER (WHERE category = 'done') AS first_done,
             max(occurred_at) FILTER (WHERE category = 'done' AND prev IS DISTINCT FROM 'done') AS done_entry,
-            arg_max(category, seq) AS category
+            arg_max(category, seq) AS category,
+            arg_min(signal, seq) FILTER (WHERE category IN ('in_progress', 'done')) AS start_signal
         FROM s GROUP BY iid
     )
     SELECT ids.iid, i.source, i.key, i.team, i.type, i.summary, i.url, i.created, i.resolution, i.labels,
@@ -118,7 +124,7 @@ def item_timing(ctx: Context) -> str:
            CASE WHEN g.category = 'done' THEN g.done_entry END AS finish,
            coalesce(g.first_done < g.first_ip OR (g.first_ip IS NULL AND g.first_done IS NOT NULL), FALSE)
                AS straight_to_done,
-           coalesce(g.category, i.status_category) AS status_category
+           coalesce(g.category, i.status_category) AS status_category, g.start_signal
     FROM items i JOIN {ids} ids USING (source, key) LEFT JOIN agg g USING (iid)
     WHERE i.created IS NULL OR i.created <= {a}
     """
@@ -134,7 +140,7 @@ def issues(ctx: Context) -> pd.DataFrame:
         SELECT t.source, t.team, t.key, t.type, t.summary, t.url, t.created, t.start, t.finish,
                {hours('t.finish', 't.start')} AS cycle_time_h, t.status_category,
                CASE WHEN t.finish IS NOT NULL THEN t.resolution END AS resolution,
-               coalesce(c.carry_count, 0)::BIGINT AS carry_count, t.straight_to_done,
+               coalesce(c.carry_count, 0)::BIGINT AS carry_count, t.straight_to_done, t.start_signal,
                t.labels, t.assignees, t.story_points
         FROM {timing} t LEFT JOIN {carry} c USING (source, key)
         ORDER BY t.source, t.key

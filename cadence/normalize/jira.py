@@ -108,7 +108,8 @@ def sprint(payload: Mapping[str, Any], site: Site, board_id: Any = None) -> Spri
 # -- issues -------------------------------------------------------------------------------
 
 # Every event carries every column, so a page's events form one regular table.
-BLANK_EVENT: Event = Event(**{**dict.fromkeys(Event.__annotations__), "source": SOURCE})  # type: ignore[typeddict-item]
+BLANK_EVENT: Event = Event(**{**dict.fromkeys(Event.__annotations__), "source": SOURCE,  # type: ignore[typeddict-item]
+                               "initial": False})
 
 
 def _event(base: Mapping[str, Any], **values: Any) -> Event:
@@ -236,6 +237,90 @@ def _required_time(value: Any) -> datetime:
     return when
 
 
+# -- values set at creation ---------------------------------------------------------------
+#
+# Jira's changelog records changes, never the values an issue was created with: an issue created
+# from the board inside an active sprint has that sprint in its Sprint field from ``created`` and
+# no changelog item says so. The value before a field's first change (that change's ``from``)
+# held from ``created``; a field that never changed has held its current value since then.
+
+def _tracked(change: Mapping[str, Any], site: Site) -> str | None:
+    """Which tracked field a changelog item changes: status, sprint, assignee, labels, points, estimate."""
+    fid = change.get("fieldId") or change.get("field")
+    if fid in ("status", "assignee", "labels"):
+        return str(fid)
+    if _is_field(change, site.fields.sprint, site.fields.sprint_name):
+        return "sprint"
+    if _is_field(change, site.fields.story_points, site.fields.names.get(site.fields.story_points or "")):
+        return "story_points"
+    if fid == "timeoriginalestimate":
+        return "original_estimate"
+    return None
+
+
+def _history_order(history: Mapping[str, Any]) -> tuple[datetime, int]:
+    hid = str(history.get("id") or "")
+    return _required_time(history["created"]), int(hid) if hid.isdigit() else 0
+
+
+def first_changes(histories: list[Mapping[str, Any]], site: Site) -> dict[str, Mapping[str, Any]]:
+    """The earliest changelog item of each tracked field (histories come newest first on Cloud)."""
+    first: dict[str, Mapping[str, Any]] = {}
+    for history in sorted(histories, key=_history_order):
+        for change in history.get("items") or []:
+            tracked = _tracked(change, site)
+            if tracked and tracked not in first:
+                first[tracked] = change
+    return first
+
+
+def _raw_value(change: Mapping[str, Any] | None, id_key: str, text_key: str) -> Any:
+    return change.get(text_key) if change.get(id_key) is None else change.get(id_key)
+
+
+def creation_events(payload: Mapping[str, Any], sprints: list[dict[str, Any]], site: Site) -> list[Event]:
+    """Events at ``created`` for the values the issue was created with, marked ``initial``, no actor.
+
+    Needs the whole changelog: ``page`` does not call it when the changelog is known to be short.
+    """
+    key, f = str(payload["key"]), payload["fields"]
+    first = first_changes((payload.get("changelog") or {}).get("histories") or [], site)
+    base = _event(BLANK_EVENT, key=key, occurred_at=_required_time(f["created"]), initial=True, actor_kind="unknown")
+    events: list[Event] = []
+    status = f.get("status") or {}
+    status_id, status_name = (first["status"].get("from"), first["status"].get("fromString")) if "status" in first \
+        else (status.get("id"), status.get("name"))
+    if status_id is not None:
+        events.append(_event(base, event_id=f"{key}:created:status", kind="status", field="status",
+                             to_id=str(status_id), to_value=status_name,
+                             to_category=site.categories.get(str(status_id))))
+    if site.fields.sprint:
+        ids = sprint_ids(first["sprint"].get("from")) if "sprint" in first else {str(s["id"]) for s in sprints}
+        events += [_event(base, event_id=f"{key}:created:sprint:{s}", kind="sprint_added", field="sprint",
+                          to_id=sprint_key(SOURCE, s)) for s in sorted(ids)]
+    person = site.people.hide(_raw_value(first["assignee"], "from", "fromString")) if "assignee" in first \
+        else site.people.id_of(f.get("assignee"))
+    if person:
+        events.append(_event(base, event_id=f"{key}:created:assignee", kind="assignee", field="assignee",
+                             to_value=person))
+    labels = (first["labels"].get("fromString") or "").split() if "labels" in first else list(f.get("labels") or [])
+    events += [_event(base, event_id=f"{key}:created:label:{x}", kind="label_added", field="labels",
+                      to_value=str(x)) for x in sorted(set(map(str, labels)))]
+    for name, tracked, current, scale, always in (
+        # Where the story-point field is known, an empty estimate at creation is a fact worth an
+        # event: it tells the metrics that this team estimates, so empty counts as 0.
+        ("story_points", "story_points", f.get(site.fields.story_points) if site.fields.story_points else None, 1.0,
+         bool(site.fields.story_points)),
+        ("original_estimate_h", "original_estimate", f.get("timeoriginalestimate"), 1 / 3600, False),
+    ):
+        # The value before the first change is that change's ``from``, even when it was empty.
+        value = number(_raw_value(first[tracked], "from", "fromString")) if tracked in first else number(current)
+        if always or tracked in first or value is not None:
+            events.append(_event(base, event_id=f"{key}:created:{name}", kind="estimate", field=name,
+                                 to_value=None if value is None else repr(value * scale)))
+    return events
+
+
 def comment_event(key: str, comment: Mapping[str, Any], site: Site) -> Event:
     author = comment.get("author")
     return _event(BLANK_EVENT, event_id=f"{key}:comment:{comment['id']}", key=key,
@@ -243,8 +328,9 @@ def comment_event(key: str, comment: Mapping[str, Any], site: Site) -> Event:
                   actor_kind=People.kind_of(author), text=text_of(comment.get("body")))
 
 
-def issue(payload: Mapping[str, Any], site: Site) -> Batch:
-    """One whole issue -> its item, events and any sprints known only from its Sprint field.
+def issue(payload: Mapping[str, Any], site: Site, whole_changelog: bool = True) -> Batch:
+    """One whole issue -> its item, events (with the values set at creation when the changelog is
+    whole) and any sprints known only from its Sprint field.
 
     Raises KeyError/ValueError/TypeError when the payload is malformed; ``page`` catches those.
     """
@@ -253,6 +339,8 @@ def issue(payload: Mapping[str, Any], site: Site) -> Batch:
     sprint_value = f.get(site.fields.sprint) if site.fields.sprint else None
     sprints = parse_sprint_field(sprint_value)
     batch = Batch(items=[item(payload, sprints, site)])
+    if whole_changelog:
+        batch.events += creation_events(payload, sprints, site)
     for history in (payload.get("changelog") or {}).get("histories") or []:
         batch.events += change_events(key, history, site)
     for comment in (f.get("comment") or {}).get("comments") or []:
@@ -271,10 +359,15 @@ def page(issues: Iterable[Mapping[str, Any]], site: Site, fetched_at: datetime) 
         batch.raw.append(raw("issue", entity_id, payload, fetched_at, site.people))
         try:
             changelog = payload.get("changelog") if isinstance(payload, dict) else None
-            if isinstance(changelog, dict) and int(changelog.get("total") or 0) > len(changelog.get("histories") or []):
+            whole = not (isinstance(changelog, dict)
+                         and int(changelog.get("total") or 0) > len(changelog.get("histories") or []))
+            if not whole:
+                # Without the first change of each field the values set at creation are unknown:
+                # say so rather than guess (the issue then has no creation events).
                 batch.problems.append(problem("issue", entity_id, "changelog_incomplete",
-                                              f"{len(changelog.get('histories') or [])} of {changelog['total']} histories"))
-            batch.extend(issue(payload, site))
+                                              f"{len(changelog.get('histories') or [])} of {changelog['total']} "
+                                              "histories; values set at creation unknown"))
+            batch.extend(issue(payload, site, whole_changelog=whole))
         except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:
             batch.problems.append(problem("issue", entity_id, "malformed_issue", f"{type(exc).__name__}: {exc}"[:300]))
     # An issue's sprint seen on several issues is one row.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
@@ -54,6 +54,7 @@ class ReportData:
     runs: pd.DataFrame
     without_history: pd.DataFrame
     people: list[str]
+    reconciliation: pd.DataFrame = field(default_factory=pd.DataFrame)  # wh.reconciliation_keys()
 
     @property
     def synthetic(self) -> bool:
@@ -106,6 +107,7 @@ def _collect(wh: Warehouse, when: datetime, n_boot: int, workers: int) -> Report
         "overruns": lambda: wh.overruns(as_of=when),
         "learnings": lambda: wh.learnings(as_of=when),
         "sprints": lambda: wh.sprints(as_of=when),
+        "reconciliation": lambda: wh.reconciliation_keys(as_of=when),
         "teams": wh.teams,
         "sync_status": wh.sync_status,
         "problems": wh.problems,

@@ -8,6 +8,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from cadence import charts
+from cadence.report import jira_check
 from cadence.report.data import ReportData
 from cadence.report.html import Column, esc, fmt_date, fmt_number, fmt_percent, fmt_time, raw_block, table
 from cadence.report.sections import Section, charts_markup
@@ -218,7 +219,7 @@ def data_quality(data: ReportData, scrub: Callable[[Any], str]) -> Section:
         ),
         (f"Small samples and other warnings ({len(warnings):,})", "", warnings, WARNING_COLUMNS),
     ]
-    markup = [
+    markup = [jira_check.report_markup(data.by_sprint, data.reconciliation, scrub)] + [
         f"<h3>{esc(heading)}</h3>" + (f'<p class="meta">{esc(note)}</p>' if note else "") + table(frame, cols, scrub)
         for heading, note, frame, cols in parts
     ]

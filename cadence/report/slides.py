@@ -14,6 +14,7 @@ import vl_convert as vlc
 from cadence import charts
 from cadence.charts import AnyChart
 from cadence.errors import CadenceError
+from cadence.report import jira_check
 from cadence.report import pptx_parts as pp
 from cadence.report.data import ReportData, collect
 from cadence.report.deck import SprintDeck, sprint_deck
@@ -80,7 +81,7 @@ def title_slide(deck, d: SprintDeck, data: ReportData, scrub: Text) -> None:
     pp.notes(slide, [f"Team {scrub(d.team)}, sprint {scrub(s['sprint_name'])} (id {s['sprint_id']}).", *lines])
 
 
-def scorecard_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
+def scorecard_slide(deck, d: SprintDeck, assets: Path, scrub: Text, data: ReportData | None = None) -> None:
     n = len(d.previous)
     slide = pp.titled(deck, f"Scorecard against the previous {n} sprints")
     png = _png(
@@ -93,7 +94,8 @@ def scorecard_slide(deck, d: SprintDeck, assets: Path, scrub: Text) -> None:
     pp.table(
         slide, ["", "This sprint", f"Mean of previous {n}"], rows, pp.Box(8.3, 1.6, 4.6, 3.2), weights=[1.4, 1, 1.2]
     )
-    pp.notes(slide, [f"{label}: {now} this sprint; previous mean {before}." for label, now, before in rows])
+    jira = jira_check.add_to_scorecard(slide, d.sprint, data.reconciliation) if data is not None else []
+    pp.notes(slide, [f"{label}: {now} this sprint; previous mean {before}." for label, now, before in rows] + jira)
 
 
 def feedback_slide(deck, d: SprintDeck, assets: Path) -> None:
@@ -233,7 +235,7 @@ def write_pptx(data: ReportData, d: SprintDeck, out: Path, show_people: bool = F
     scrub = Scrubber(data.people, show_people)
     deck = pp.new_deck()
     title_slide(deck, d, data, scrub)
-    scorecard_slide(deck, d, assets, scrub)
+    scorecard_slide(deck, d, assets, scrub, data)
     feedback_slide(deck, d, assets)
     overrun_slide(deck, d, assets, scrub)
     learnings_slide(deck, d, assets, scrub)

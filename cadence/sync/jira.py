@@ -41,6 +41,7 @@ from cadence.records import Batch, Team
 from cadence.sources.http import HttpError, RetryPolicy
 from cadence.sources.jira import JiraSource, credential_names
 from cadence.sync.common import SyncReport
+from cadence.sync.jira_reports import sync_sprint_reports
 from cadence.warehouse.write import load_cursor
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ def sync_jira(
                     raise user_error(exc, url, env, scope) from None
                 log.warning("jira %s: %s", scope, exc)
                 report.errors.append(f"{scope}: {exc}")
+        sync_sprint_reports(run, site, full)  # Jira's own Sprint Report per newly closed sprint
         report.scopes = [scope for scope, _ in scopes(projects, jql)]
         report.requests = source.requests
     return report

@@ -86,6 +86,13 @@ class Warehouse:
     def runs(self) -> pd.DataFrame:
         return self.query("SELECT * FROM runs ORDER BY started_at")
 
+    def export(self, out: str | os.PathLike, include_raw: bool = False) -> dict[str, Any]:
+        """Write the warehouse as Parquet under ``out`` (see cadence/warehouse/export.py); the manifest."""
+        from cadence.warehouse.export import export
+
+        with self.connect() as con:
+            return export(con, Path(out), include_raw=include_raw)
+
     # -- metrics -------------------------------------------------------------------------
     def _metric(self, name: str, as_of: datetime | str | None, **kwargs: Any) -> pd.DataFrame:
         from cadence import metrics
@@ -140,6 +147,14 @@ class Warehouse:
     ) -> pd.DataFrame:
         """Before/after comparison for each team that switched cadence."""
         return self._metric("switches", as_of, seed=seed, n_boot=n_boot)
+
+    def reconciliation(self, as_of: datetime | str | None = None) -> pd.DataFrame:
+        """Our sprint report against Jira's own Sprint Report, per closed sprint and count."""
+        return self._metric("reconciliation", as_of)
+
+    def reconciliation_keys(self, as_of: datetime | str | None = None) -> pd.DataFrame:
+        """Each key only we or only Jira count, with its likely cause and link."""
+        return self._metric("reconciliation_keys", as_of)
 
 
 def open_warehouse(

@@ -154,8 +154,63 @@ def _core_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _events_initial(con: duckdb.DuckDBPyConnection) -> None:
+    # Values an item was created with, rebuilt as events at ``created`` (see cadence/records.py).
+    con.execute("ALTER TABLE events ADD COLUMN initial BOOLEAN DEFAULT FALSE")
+
+
+def _jira_sprint_reports(con: duckdb.DuckDBPyConnection) -> None:
+    # Jira's own Sprint Report per closed sprint (greenhopper rapid/charts/sprintreport), parsed; the
+    # payload itself is in raw (entity 'sprint_report'). Every try leaves a row, so a sprint is asked
+    # for once; a refetched report replaces its sprint's rows.
+    con.execute(
+        """
+        CREATE TABLE sprint_reports (
+            sprint_key                 VARCHAR PRIMARY KEY,
+            source                     VARCHAR NOT NULL,
+            sprint_id                  VARCHAR NOT NULL,
+            board_id                   VARCHAR NOT NULL,  -- the rapidViewId it was fetched for
+            fetched_at                 TIMESTAMPTZ NOT NULL,
+            status                     VARCHAR NOT NULL,  -- parsed | unparsed (kept raw) | refused
+            problem                    VARCHAR,           -- why it is not parsed, one line
+            report_state               VARCHAR,
+            estimate_field             VARCHAR,
+            -- the report's sums; NULL where Jira sends {"text": "null"} (no estimate at all)
+            completed_initial_sum      DOUBLE,
+            completed_sum              DOUBLE,
+            not_completed_initial_sum  DOUBLE,
+            not_completed_sum          DOUBLE,
+            punted_initial_sum         DOUBLE,
+            punted_sum                 DOUBLE,
+            other_sprint_initial_sum   DOUBLE,
+            other_sprint_sum           DOUBLE,
+            all_issues_sum             DOUBLE,
+            added_keys                 VARCHAR[]  -- issueKeysAddedDuringSprint
+        );
+
+        CREATE TABLE sprint_report_issues (
+            sprint_key           VARCHAR NOT NULL,
+            section              VARCHAR NOT NULL,  -- completed | not_completed | punted | completed_in_another_sprint
+            key                  VARCHAR NOT NULL,
+            issue_id             VARCHAR,
+            added_during_sprint  BOOLEAN NOT NULL,
+            type_name            VARCHAR,
+            status_id            VARCHAR,
+            status_name          VARCHAR,
+            done                 BOOLEAN,
+            hidden               BOOLEAN,
+            estimate_initial     DOUBLE,           -- estimateStatistic
+            estimate_current     DOUBLE,           -- currentEstimateStatistic
+            PRIMARY KEY (sprint_key, section, key)
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "core_tables", _core_tables),
+    Migration(2, "events_initial_values", _events_initial),
+    Migration(10, "jira_sprint_reports", _jira_sprint_reports),
 ]
 
 # The newest schema this build of cadence understands.

@@ -21,6 +21,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "snapshots": ("sprint_key", "key", "seen_at"),
     "raw": ("source", "entity", "entity_id"),
     "data_quality": ("source", "entity", "entity_id", "problem"),
+    "sprint_reports": ("sprint_key",),
+    "sprint_report_issues": ("sprint_key", "section", "key"),
 }
 
 
@@ -66,6 +68,9 @@ def _frame(rows: list[Mapping[str, Any]], table: str, types: dict[str, str]) -> 
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
         elif dtype.endswith("[]") or dtype == "JSON":
             frame[column] = frame[column].map(_cell_json)
+        elif dtype == "BOOLEAN":
+            # Records that leave a flag out (NaN once pandas aligns the rows) store NULL, not True.
+            frame[column] = frame[column].map(lambda v: v if isinstance(v, bool) else None).astype(object)
         elif dtype == "DATE":
             frame[column] = frame[column].map(lambda v: None if v is None or pd.isna(v) else str(v)[:10])
     return frame.drop_duplicates(subset=list(KEYS[table]), keep="last")
