@@ -17,8 +17,7 @@ status         from_id/to_id: status ids; from_value/to_value: names;
                opening), state (a close or reopen)
 sprint_added   to_id: the sprint_key the item entered
 sprint_removed from_id: the sprint_key the item left
-assignee       from_value: person removed (or NULL); to_value: person added (or NULL);
-               field ``current``: a GitHub assignee no event explains, dated at creation
+assignee       from_value: person removed (or NULL); to_value: person added (or NULL)
 estimate       field: story_points | original_estimate_h; from_value/to_value: numbers
 comment        text: the comment body
 review         text: the review body; to_value: the review state
@@ -31,6 +30,7 @@ worklog        to_value: hours logged
 labels, estimates), dated at ``created`` with no actor. Jira's changelog never records them
 (PRODUCT.md, "What the sources never say"); they are rebuilt from the ``from`` of each field's
 first change, or from the current value of a field that never changed. They are never feedback.
+On GitHub (field ``current``): a current assignee, or milestone, that no timeline event explains.
 """
 
 from __future__ import annotations

@@ -424,13 +424,13 @@ def test_assigned_only_after_a_disconnect_gives_no_start():
 
 def test_a_current_assignee_without_an_event_holds_from_creation_and_never_gives_feedback():
     """ada is assigned with no AssignedEvent (a transferred issue): assigned from creation 01-01, so
-    PR #7 opened 01-03 starts it then; an assignee event at creation (field current, no actor)."""
+    PR #7 opened 01-03 starts it then; an assignee event at creation (field current, initial, no actor)."""
     pr = _pr(7, _t(3))
     node = _issue_at([], [pr], assignees={"nodes": [{"login": "ada"}]})
     assert _start(node) == ((_t(3), "assignee_pr", None), "in_progress")
     events = gh.normalize_items([node], REPO, "T", Config(), "x").events
-    assert [(e["occurred_at"], e["to_value"], e["field"], e["actor"], e["actor_kind"]) for e in events
-            if e["kind"] == "assignee"] == [(_t(1), "ada", "current", None, "unknown")]
+    assert [(e["occurred_at"], e["to_value"], e["field"], e["initial"], e["actor"], e["actor_kind"]) for e in events
+            if e["kind"] == "assignee"] == [(_t(1), "ada", "current", True, None, "unknown")]
 
 
 def test_an_in_progress_label_starts_at_its_labeled_event_with_its_actor():

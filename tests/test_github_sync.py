@@ -328,10 +328,11 @@ def test_an_assignee_plus_a_linked_open_pr_starts_work_end_to_end(db_path, polic
     assert "includeClosedPrs: true" in issues_query and "CONNECTED_EVENT" in issues_query
     with duckdb.connect(str(db_path), read_only=True) as con:
         frame = metrics.issues(con, as_of=at(20), config=Config()).set_index("key")
-    got = {key: (row["start"].to_pydatetime(), row["finish"], row["status_category"])
+    got = {key: (row["start"].to_pydatetime(), row["finish"], row["status_category"], row["start_signal"])
            for key, row in frame.loc[[f"{REPO}#10", f"{REPO}#12"]].iterrows()}
-    assert got[f"{REPO}#10"][:2] == (at(3, 10), at(5, 12)) and got[f"{REPO}#10"][2] == "done"
-    assert got[f"{REPO}#12"][0] == at(4, 8) and pd.isna(got[f"{REPO}#12"][1]) and got[f"{REPO}#12"][2] == "in_progress"
+    assert got[f"{REPO}#10"][:2] == (at(3, 10), at(5, 12)) and got[f"{REPO}#10"][2:] == ("done", "assignee_pr")
+    assert got[f"{REPO}#12"][0] == at(4, 8) and pd.isna(got[f"{REPO}#12"][1])
+    assert got[f"{REPO}#12"][2:] == ("in_progress", "assignee_pr")
     assert rows(db_path, "SELECT key, field, actor FROM events WHERE kind = 'status' AND to_category = 'in_progress' "
                          "AND key IN ('acme/models#10', 'acme/models#12') ORDER BY key") == [
         ("acme/models#10", "assignee_pr", None), ("acme/models#12", "assignee_pr", None)]

@@ -199,12 +199,9 @@ def rebuilt(con, history: r.History, how: r.Rendering) -> dict[str, Truth]:
     with Context(con, as_of, Config()) as ctx:
         items = timing.issues(ctx).set_index("key")
         feedback = feedback_metric.feedback(ctx).set_index("key")
-    # The field of the status event that gave the start (what issues()' start_signal reads).
-    signals = dict(con.execute("SELECT key, arg_min(field, (occurred_at, event_id)) FROM events WHERE kind = 'status' "
-                               "AND to_category IN ('in_progress', 'done') GROUP BY key").fetchall())
     return {key: Truth(_time(row["start"]), _time(row["finish"]),
                        _time(feedback["observed_at"].get(key)) if key in feedback.index else None,
-                       signals.get(key) if _time(row["start"]) else None, row["status_category"])
+                       row["start_signal"] if _time(row["start"]) else None, row["status_category"])
             for key, row in items.iterrows()}
 
 

@@ -39,8 +39,8 @@ How the history of each signal is rebuilt is in cadence/normalize/github_signals
   change: two facts came together, or GitHub does not say who moved the card), so they never count
   as feedback; a ``label`` start carries whoever added the label;
 - a current assignee that no Assigned/UnassignedEvent explains gets an assignee event at creation
-  (field ``current``, no actor): the assignee the issue was created with, so their comments are
-  not feedback;
+  (field ``current``, ``initial``, no actor): the assignee the issue was created with, so their
+  comments are not feedback;
 - a closed issue whose timeline has no ClosedEvent is closed at its ``closedAt``
   (problem ``closed_without_event``).
 """
@@ -194,7 +194,7 @@ class _Timeline:
                 self.events.append(Event(
                     source=SOURCE, event_id=f"{self.node['id']}:assignee:{login}", key=self.key,
                     occurred_at=self.node["createdAt"], kind="assignee", field="current", actor=None,
-                    actor_kind="unknown", to_value=login))
+                    actor_kind="unknown", to_value=login, initial=True))
 
     # -- one handler per timeline type (status events are made in a pass of their own) ---------------
     def on_AssignedEvent(self, e: dict[str, Any]) -> None:
@@ -255,7 +255,7 @@ class _Timeline:
             self.events.append(Event(
                 source=SOURCE, event_id=f"{self.node['id']}:milestone:{milestone['number']}", key=self.key,
                 occurred_at=self.node["createdAt"], kind="sprint_added", field="current", actor=None,
-                actor_kind="unknown", to_id=key, to_value=milestone.get("title")))
+                actor_kind="unknown", to_id=key, to_value=milestone.get("title"), initial=True))
             self.problem("milestone_without_event", f"in {key} with no milestoned event; dated at creation")
 
 
