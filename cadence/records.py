@@ -9,7 +9,12 @@ Event kinds and what their columns hold:
 kind           columns
 ============== ====================================================================
 status         from_id/to_id: status ids; from_value/to_value: names;
-               from_category/to_category: new | in_progress | done when the source says
+               from_category/to_category: new | in_progress | done when the source says;
+               field: on GitHub, what gave the change (cadence/normalize/github.py):
+               assignee_pr (exact: an assignee plus a linked open pull request),
+               label (exact: an in-progress label), project_status (approximate: the
+               current Projects Status at its updatedAt), opened (a pull request's
+               opening), state (a close or reopen)
 sprint_added   to_id: the sprint_key the item entered
 sprint_removed from_id: the sprint_key the item left
 assignee       from_value: person removed (or NULL); to_value: person added (or NULL)
@@ -25,6 +30,7 @@ worklog        to_value: hours logged
 labels, estimates), dated at ``created`` with no actor. Jira's changelog never records them
 (PRODUCT.md, "What the sources never say"); they are rebuilt from the ``from`` of each field's
 first change, or from the current value of a field that never changed. They are never feedback.
+On GitHub (field ``current``): a current assignee, or milestone, that no timeline event explains.
 """
 
 from __future__ import annotations

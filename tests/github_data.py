@@ -86,6 +86,21 @@ def milestoned(at: datetime, title: str, by: str = "valeriocos", removed: bool =
     return event("DemilestonedEvent" if removed else "MilestonedEvent", at, by, milestoneTitle=title)
 
 
+def cross_referenced(at: datetime, source: dict[str, Any], will_close: bool, by: str = "valeriocos") -> dict[str, Any]:
+    """``source`` (an issue or pull request node) mentioned the issue; shaped like the recorded
+    CrossReferencedEvent of valeriocos/test-issues-update#1 (timeline-items.elk.json)."""
+    return event("CrossReferencedEvent", at, by, source=source, willCloseTarget=will_close, isCrossRepository=False,
+                 referencedAt=iso(at), url=f"{source['url']}#ref-{source['__typename'].lower()}",
+                 resourcePath="/" + source["url"].split("/", 3)[-1])
+
+
+def connected(at: datetime, source: dict[str, Any], subject: dict[str, Any], by: str = "valeriocos",
+              removed: bool = False) -> dict[str, Any]:
+    """A manual link (the Development sidebar) made or removed; the schema's fields, no recording."""
+    return event("DisconnectedEvent" if removed else "ConnectedEvent", at, by, source=source, subject=subject,
+                 isCrossRepository=False)
+
+
 def comment(at: datetime, body: str, by: str | None = "zhquan") -> dict[str, Any]:
     return event("IssueComment", at, by, body=body)
 
@@ -143,13 +158,14 @@ def project(owner: str, number: int, title: str, iterations: list[dict[str, Any]
 
 
 def put_on_project(proj: dict[str, Any], content: dict[str, Any], iteration_value: dict[str, Any] | None,
-                   status: str | None = None) -> dict[str, Any]:
-    """Add ``content`` to ``proj`` (in ``iteration_value`` and ``status``); returns the project item."""
+                   status: str | None = None, when: datetime | None = None) -> dict[str, Any]:
+    """Add ``content`` to ``proj`` (in ``iteration_value`` and ``status``, set at ``when``, by default
+    the content's last update); returns the project item."""
     values: dict[str, Any] = {}
     if iteration_value is not None:
         values[proj["field_name"]] = _iteration_value(iteration_value)
     if status is not None:
-        values["Status"] = {"__typename": "ProjectV2ItemFieldSingleSelectValue", "name": status, "optionId": status}
+        values["Status"] = _status_value(status, iso(when) if when else content["updatedAt"])
     item = {"__typename": "ProjectV2Item", "id": node_id("ProjectV2Item"), "isArchived": False,
             "updatedAt": content["updatedAt"], "content": content, "values": values,
             "project": {"number": proj["number"], "title": proj["title"]}}
@@ -193,6 +209,12 @@ def synthetic_repo(repo: str, issues: int, events_per_issue: int, start: datetim
 
 
 def set_status(item: dict[str, Any], status: str, when: datetime) -> None:
-    """Set a project item's Status, which moves its ``updatedAt`` as GitHub does."""
-    item["values"]["Status"] = {"__typename": "ProjectV2ItemFieldSingleSelectValue", "name": status, "optionId": status}
+    """Set a project item's Status, which moves its ``updatedAt`` (and the value's) as GitHub does."""
+    item["values"]["Status"] = _status_value(status, iso(when))
     item["updatedAt"] = iso(when)
+
+
+def _status_value(status: str, updated: str) -> dict[str, Any]:
+    # The schema's ProjectV2ItemFieldSingleSelectValue: updatedAt is non-null, the time of the last change.
+    return {"__typename": "ProjectV2ItemFieldSingleSelectValue", "id": node_id("ProjectV2ItemFieldSingleSelectValue"),
+            "name": status, "optionId": status, "updatedAt": updated, "createdAt": updated}

@@ -116,6 +116,16 @@ def _timeline(source: dict[str, Any], _: Any, itemTypes: list[str] | None = None
     return connection(items, **args)
 
 
+def _closed_by(source: dict[str, Any], _: Any, includeClosedPrs: bool = False, userLinkedOnly: bool = False,
+               orderByState: bool = False, **args: Any):
+    # The schema: "List of open pull requests referenced from this issue"; `includeClosedPrs` adds the
+    # closed and merged ones. The other two filters are not emulated, so they are refused, not guessed.
+    if userLinkedOnly or orderByState:
+        raise GraphQLError("userLinkedOnly and orderByState are not emulated by this test server")
+    pulls = [p for p in source.get("closedBy") or [] if includeClosedPrs or p.get("state") == "OPEN"]
+    return connection(pulls, **args)
+
+
 def _list(key: str):
     return lambda source, _, **args: connection(source.get(key) or [], **args)
 
@@ -155,10 +165,9 @@ def _attach_resolvers(schema: GraphQLSchema) -> None:
     }
     for kind in ("Issue", "PullRequest"):
         resolvers[(kind, "timelineItems")] = _timeline
-        for name, key in (("labels", "labels"), ("assignees", "assignees"), ("projectItems", "projectItems"),
-                          ("closedByPullRequestsReferences", "closedBy")):
-            if name in schema.get_type(kind).fields:
-                resolvers[(kind, name)] = _list(key)
+        for name, key in (("labels", "labels"), ("assignees", "assignees"), ("projectItems", "projectItems")):
+            resolvers[(kind, name)] = _list(key)
+    resolvers[("Issue", "closedByPullRequestsReferences")] = _closed_by
     for (type_name, field_name), resolve in resolvers.items():
         schema.get_type(type_name).fields[field_name].resolve = resolve
 

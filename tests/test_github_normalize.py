@@ -144,15 +144,23 @@ def test_not_planned_is_done_and_dropped():
     assert (item["status_category"], item["resolution"], item["resolved"]) == ("done", "not_planned", "2020-05-01T00:00:00Z")
 
 
-def test_in_progress_label_gives_a_start_and_reopen_goes_back():
+@pytest.mark.parametrize(("unlabeled", "reopened_to"), [(False, "in_progress"), (True, "new")])
+def test_in_progress_label_gives_a_start_and_a_reopen_reads_the_label_again(unlabeled, reopened_to):
+    """Hand-worked: wip on at 01-02 starts it; closed 01-03; reopened 01-04 it is in progress only if
+    the label is still on (removed at 01-02 12:00 in the second case, which leaves it started)."""
     timeline = [
         {"__typename": "LabeledEvent", "id": "L1", "createdAt": "2024-01-02T00:00:00Z", "actor": None, "label": {"name": "wip"}},
         {"__typename": "ClosedEvent", "id": "C1", "createdAt": "2024-01-03T00:00:00Z", "actor": None, "stateReason": "COMPLETED"},
         {"__typename": "ReopenedEvent", "id": "R1", "createdAt": "2024-01-04T00:00:00Z", "actor": None},
     ]
+    if unlabeled:
+        timeline.insert(1, {"__typename": "UnlabeledEvent", "id": "U1", "createdAt": "2024-01-02T12:00:00Z",
+                            "actor": None, "label": {"name": "wip"}})
     events = gh.normalize_items([_issue(timeline)], REPO, "T", Config(), "x").events
-    status = [(e["event_id"], e["from_category"], e["to_category"]) for e in events if e["kind"] == "status"]
-    assert status == [("L1:status", "new", "in_progress"), ("C1", "in_progress", "done"), ("R1", "done", "new")]
+    status = [(e["occurred_at"], e["field"], e["from_category"], e["to_category"]) for e in events if e["kind"] == "status"]
+    assert status == [("2024-01-02T00:00:00Z", "label", "new", "in_progress"),
+                      ("2024-01-03T00:00:00Z", "state", "in_progress", "done"),
+                      ("2024-01-04T00:00:00Z", "state", "done", reopened_to)]
 
 
 def test_milestone_events_map_titles_to_sprints_and_unknown_titles_are_reported():
@@ -320,3 +328,135 @@ def test_a_timeline_entry_without_a_time_is_reported_and_the_rest_kept():
     batch = gh.normalize_items([_issue(timeline)], REPO, "T", Config(), "x")
     assert [e["event_id"] for e in batch.events] == ["L2"]
     assert [(p["problem"], p["detail"]) for p in batch.problems] == [("malformed_event", "LabeledEvent without id or createdAt")]
+
+
+# -- when work started: one hand-worked case per signal -------------------------------------------------
+# Event shapes follow the recorded CrossReferencedEvent/ClosedEvent of timeline-items.elk.json and the
+# schema's ConnectedEvent/DisconnectedEvent and ProjectV2ItemFieldSingleSelectValue; every expected
+# start below was worked out by hand from PRODUCT.md's "Start" and the rules in cadence/normalize/github.py.
+def _t(day: int, hour: int = 0, second: int = 0) -> str:
+    return f"2024-01-{day:02d}T{hour:02d}:00:{second:02d}Z"
+
+
+def _pr(number: int, created: str, state: str = "OPEN", merged: str | None = None, closed: str | None = None) -> dict:
+    return {"__typename": "PullRequest", "id": f"PR_{number}", "number": number, "createdAt": created,
+            "state": state, "mergedAt": merged, "closedAt": closed or merged}
+
+
+def _ev(typename: str, at: str, n: int, **fields) -> dict:
+    return {"__typename": typename, "id": f"{typename}{n}", "createdAt": at,
+            "actor": {"__typename": "User", "login": "lead"}, **fields}
+
+
+def _assigned(at: str, login: str = "ada", n: int = 1, removed: bool = False) -> dict:
+    return _ev("UnassignedEvent" if removed else "AssignedEvent", at, n, assignee={"__typename": "User", "login": login})
+
+
+def _start(node: dict, config: Config = Config()) -> tuple | None:
+    """(occurred_at, field, actor) of the first status event into in progress or done, and the category now."""
+    batch = gh.normalize_items([node], REPO, "T", config, "x")
+    first = next(((e["occurred_at"], e["field"], e["actor"]) for e in batch.events
+                  if e["kind"] == "status" and e["to_category"] in ("in_progress", "done")), None)
+    return first, batch.items[0]["status_category"]
+
+
+def _issue_at(timeline: list[dict], closed_by: list[dict] = (), **fields) -> dict:
+    return _issue(timeline, createdAt=_t(1), closedByPullRequestsReferences={"nodes": list(closed_by)}, **fields)
+
+
+def test_assignee_then_keyword_pr_starts_at_the_pr_opening():
+    """Assigned 01-02; PR #7 says "Fixes #1" from its opening 01-03 10:00 (its cross-reference follows a
+    second later, as recorded): start 01-03 10:00, exact, nobody's status change."""
+    pr = _pr(7, _t(3, 10))
+    timeline = [_assigned(_t(2)), _ev("CrossReferencedEvent", _t(3, 10, 1), 2, willCloseTarget=True, source=pr)]
+    assert _start(_issue_at(timeline, [pr], assignees={"nodes": [{"login": "ada"}]})) == (
+        (_t(3, 10), "assignee_pr", None), "in_progress")
+
+
+def test_keyword_pr_then_assignee_starts_at_the_assignment():
+    """PR #7 open from 01-02; ada assigned 01-04: both hold from 01-04."""
+    pr = _pr(7, _t(2))
+    assert _start(_issue_at([_assigned(_t(4))], [pr], assignees={"nodes": [{"login": "ada"}]})) == (
+        (_t(4), "assignee_pr", None), "in_progress")
+
+
+def test_a_pr_closed_unmerged_before_the_assignment_gives_no_start():
+    """PR #7 open 01-02 to 01-03 (closed unmerged); assigned 01-04: never both at once."""
+    pr = _pr(7, _t(2), state="CLOSED", closed=_t(3))
+    assert _start(_issue_at([_assigned(_t(4))], [pr], assignees={"nodes": [{"login": "ada"}]})) == (None, "new")
+
+
+def test_a_merged_pr_counts_for_its_open_interval_even_when_will_close_target_reads_false():
+    """The recording shows willCloseTarget false on merged PR #3 that closed issue #1; the closing
+    reference (includeClosedPrs) still links it from its opening 01-02. Assigned 01-03: start 01-03;
+    merged and closed 01-05: finish."""
+    pr = _pr(7, _t(2), state="MERGED", merged=_t(5))
+    timeline = [_ev("CrossReferencedEvent", _t(2, 0, 1), 1, willCloseTarget=False, source=pr), _assigned(_t(3), n=2),
+                _ev("ClosedEvent", _t(5), 3, stateReason="COMPLETED")]
+    node = _issue_at(timeline, [pr], state="CLOSED", closedAt=_t(5), assignees={"nodes": [{"login": "ada"}]})
+    assert _start(node) == ((_t(3), "assignee_pr", None), "done")
+
+
+def test_a_mention_is_not_a_link():
+    """PR #7 mentions the issue (willCloseTarget false, not a closing reference): no start."""
+    pr = _pr(7, _t(2))
+    timeline = [_assigned(_t(2)), _ev("CrossReferencedEvent", _t(3), 2, willCloseTarget=False, source=pr)]
+    assert _start(_issue_at(timeline, [], assignees={"nodes": [{"login": "ada"}]})) == (None, "new")
+
+
+@pytest.mark.parametrize("pr_is_source", [True, False])
+def test_a_manual_link_holds_from_connected_and_started_stays_started(pr_is_source):
+    """Assigned 01-02; PR #7 (open since 01-01) connected 01-03, disconnected 01-04: start 01-03, and
+    still in progress after the link is gone. Either end of the events may name the PR."""
+    pr, me = _pr(7, _t(1)), {"__typename": "Issue", "id": "I_1"}
+    ends = {"source": pr, "subject": me} if pr_is_source else {"source": me, "subject": pr}
+    timeline = [_assigned(_t(2)), _ev("ConnectedEvent", _t(3), 2, **ends), _ev("DisconnectedEvent", _t(4), 3, **ends)]
+    assert _start(_issue_at(timeline, [], assignees={"nodes": [{"login": "ada"}]})) == (
+        (_t(3), "assignee_pr", None), "in_progress")
+
+
+def test_assigned_only_after_a_disconnect_gives_no_start():
+    pr, me = _pr(7, _t(1)), {"__typename": "Issue", "id": "I_1"}
+    timeline = [_ev("ConnectedEvent", _t(2), 1, source=pr, subject=me),
+                _ev("DisconnectedEvent", _t(3), 2, source=pr, subject=me), _assigned(_t(4), n=3)]
+    assert _start(_issue_at(timeline, [], assignees={"nodes": [{"login": "ada"}]})) == (None, "new")
+
+
+def test_a_current_assignee_without_an_event_holds_from_creation_and_never_gives_feedback():
+    """ada is assigned with no AssignedEvent (a transferred issue): assigned from creation 01-01, so
+    PR #7 opened 01-03 starts it then; an assignee event at creation (field current, initial, no actor)."""
+    pr = _pr(7, _t(3))
+    node = _issue_at([], [pr], assignees={"nodes": [{"login": "ada"}]})
+    assert _start(node) == ((_t(3), "assignee_pr", None), "in_progress")
+    events = gh.normalize_items([node], REPO, "T", Config(), "x").events
+    assert [(e["occurred_at"], e["to_value"], e["field"], e["initial"], e["actor"], e["actor_kind"]) for e in events
+            if e["kind"] == "assignee"] == [(_t(1), "ada", "current", True, None, "unknown")]
+
+
+def test_an_in_progress_label_starts_at_its_labeled_event_with_its_actor():
+    """"In Progress" matches the configured "in progress" whatever its case: start 01-02 by lead."""
+    timeline = [_ev("LabeledEvent", _t(2), 1, label={"name": "In Progress"})]
+    assert _start(_issue_at(timeline)) == ((_t(2), "label", "lead"), "in_progress")
+
+
+@pytest.mark.parametrize(("status", "expected"), [
+    ("In Progress", ((_t(4), "project_status", None), "in_progress")),
+    ("Todo", (None, "new")),
+])
+def test_a_projects_status_starts_at_the_value_updated_at_approximately(status, expected):
+    """GitHub gives only the Status now and when the value last changed (01-04)."""
+    value = {"__typename": "ProjectV2ItemFieldSingleSelectValue", "name": status, "optionId": "o1", "updatedAt": _t(4)}
+    assert _start(_issue_at([], projectItems={"nodes": [{"status": value}]})) == expected
+
+
+def test_closed_with_nothing_before_is_straight_to_done_and_a_missing_closed_event_is_dated_at_closed_at():
+    closed = [_ev("ClosedEvent", _t(3), 1, stateReason="COMPLETED")]
+    assert _start(_issue_at(closed, state="CLOSED", closedAt=_t(3))) == ((_t(3), "state", "lead"), "done")
+    batch = gh.normalize_items([_issue_at([], state="CLOSED", closedAt=_t(3))], REPO, "T", Config(), "x")
+    assert [(e["occurred_at"], e["to_category"], e["actor"]) for e in batch.events] == [(_t(3), "done", None)]
+    assert [p["problem"] for p in batch.problems] == ["closed_without_event"]
+
+
+def test_a_pull_request_starts_at_its_opening():
+    pr = _issue([], __typename="PullRequest", merged=False, mergedAt=None, createdAt=_t(2))
+    assert _start(pr) == ((_t(2), "opened", "valeriocos"), "in_progress")

@@ -7,9 +7,11 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 import duckdb
+import pandas as pd
 import pytest
 
 import github_data as d
+from cadence import metrics
 from cadence.config import Config
 from cadence.errors import SourceError
 from cadence.sources.github import GitHub
@@ -233,11 +235,13 @@ def test_iterations_are_sprints_with_snapshots_that_build_history(db_path, polic
     # Taken from the issue's own projectItems when the issue was read (project edits do not touch the issue).
     assert rows(db_path, "SELECT status, status_category FROM items WHERE key = 'acme/models#2'") == [
         ("In Progress", "in_progress")]
-    # Status changes seen between syncs, dated at the project item's last update.
+    # Status changes seen between syncs, dated at the Status value's last update; and the start the
+    # issue's own read gives #2 from the same value (open -> In Progress, at its updatedAt).
     assert rows(db_path, "SELECT key, occurred_at, from_value, to_value, from_category, to_category FROM events "
-                         "WHERE field = 'project_status' ORDER BY occurred_at") == [
+                         "WHERE field = 'project_status' ORDER BY occurred_at, from_value NULLS FIRST") == [
         ("acme/models#1", at(5, 1), None, "Done", None, "done"),
         ("acme/models#2", at(6), None, "In Progress", None, "in_progress"),
+        ("acme/models#2", at(6), "open", "In Progress", "new", "in_progress"),
         ("acme/models#2", at(10, 12), "In Progress", "Done", "in_progress", "done"),
     ]
 
@@ -295,3 +299,40 @@ def test_a_node_github_fails_to_resolve_is_reported_and_the_sync_goes_on(db_path
     assert report.items == 2 and report.errors == [] and report.scopes == [REPO]
     assert rows(db_path, "SELECT entity_id, problem, detail FROM data_quality") == [
         (REPO, "graphql_error", "Something went wrong while executing your query.")]
+
+
+def test_an_assignee_plus_a_linked_open_pr_starts_work_end_to_end(db_path, policy):
+    """Through the HTTP server, which executes the connector's queries against GitHub's schema.
+
+    Hand-worked: #10 is assigned to ada on 01-02 09:00. PR #11, opened 01-03 10:00, says "Fixes #10"
+    (a CrossReferencedEvent a second later, as in the recording); it is merged 01-05 12:00, which closes
+    #10 in the same second. So #10 starts 01-03 10:00 (assignee_pr) and finishes 01-05 12:00.
+    #12 is assigned 01-02; PR #13 is opened 01-02 11:00 without a keyword, connected by hand 01-04 08:00
+    and closed unmerged 01-06: #12 starts 01-04 08:00 and stays started while open.
+    """
+    data = d.RepoData()
+    fixes = d.pull_request(REPO, 11, at(3, 10), at(5, 12), state="MERGED", merged_at=at(5, 12), closed_at=at(5, 12),
+                           body="Fixes #10", timeline=[d.closed(at(5, 12), None)])
+    issue10 = d.issue(REPO, 10, at(1), at(5, 12), state="CLOSED", state_reason="COMPLETED", closed_at=at(5, 12),
+                      assignees=("ada",), closed_by=[fixes], timeline=[
+        d.assigned(at(2, 9), "ada"), d.cross_referenced(at(3, 10) + timedelta(seconds=1), fixes, will_close=False),
+        d.closed(at(5, 12))])
+    manual = d.pull_request(REPO, 13, at(2, 11), at(6), state="CLOSED", closed_at=at(6), timeline=[d.closed(at(6), None)])
+    issue12 = d.issue(REPO, 12, at(1), at(4, 8), assignees=("ada",), timeline=[d.assigned(at(2), "ada")])
+    issue12["timeline"].append(d.connected(at(4, 8), manual, issue12))
+    data.issues, data.pull_requests = [issue10, issue12], [fixes, manual]
+    with GitHubServer(d.Dataset(repos={REPO: data}), token=TOKEN) as server:
+        report = run(db_path, server, policy)
+    assert report.errors == [] and report.items == 4
+    issues_query = next(r["query"] for r in server.requests if r["operation"] == "Issues")
+    assert "includeClosedPrs: true" in issues_query and "CONNECTED_EVENT" in issues_query
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        frame = metrics.issues(con, as_of=at(20), config=Config()).set_index("key")
+    got = {key: (row["start"].to_pydatetime(), row["finish"], row["status_category"], row["start_signal"])
+           for key, row in frame.loc[[f"{REPO}#10", f"{REPO}#12"]].iterrows()}
+    assert got[f"{REPO}#10"][:2] == (at(3, 10), at(5, 12)) and got[f"{REPO}#10"][2:] == ("done", "assignee_pr")
+    assert got[f"{REPO}#12"][0] == at(4, 8) and pd.isna(got[f"{REPO}#12"][1])
+    assert got[f"{REPO}#12"][2:] == ("in_progress", "assignee_pr")
+    assert rows(db_path, "SELECT key, field, actor FROM events WHERE kind = 'status' AND to_category = 'in_progress' "
+                         "AND key IN ('acme/models#10', 'acme/models#12') ORDER BY key") == [
+        ("acme/models#10", "assignee_pr", None), ("acme/models#12", "assignee_pr", None)]

@@ -14,18 +14,48 @@ Status on GitHub is open or closed, plus what hints at work. The choices made he
   backlog column (Todo, Backlog, New, Triage, Ready);
 - with ``pseudonymize = true`` every login (actors, assignees, users in raw payloads) is stored hashed.
 
-Status events come from the timeline: closed and reopened, an in-progress label being added
-(field ``label``), and, for pull requests, their opening (field ``opened``).
+**Status events and where each start comes from.** Each status event's ``field`` names what gave it,
+and the start of an item (its first entry into in progress or done) is read from that event, so
+``issues()`` can tell exact starts from approximate ones:
+
+============== ===========================================================================
+field          the status event marks
+============== ===========================================================================
+assignee_pr    exact: the first instant an assignee and a linked open pull request both held
+label          exact: an in-progress label was on (its LabeledEvent)
+project_status approximate: the current Projects Status, dated at the value's ``updatedAt``
+opened         a pull request's opening (a pull request is in progress while open)
+state          a close or a reopen (a close with no start before it: straight to done)
+============== ===========================================================================
+
+How the history of each signal is rebuilt is in cadence/normalize/github_signals.py. The rules:
+
+- each stretch between opening (or reopening) and closing is ``new`` until the first instant a
+  signal holds in it, then ``in_progress`` until it closes. **Started stays started**: when the
+  signal stops holding while the issue is open (its pull request closed unmerged or disconnected,
+  its assignee or label removed), the issue stays in progress. A reopened issue is ``new`` again
+  unless a signal holds at that instant; its start stays the first one (PRODUCT.md "Start");
+- the derived ``assignee_pr`` and ``project_status`` events have no actor (nobody made that status
+  change: two facts came together, or GitHub does not say who moved the card), so they never count
+  as feedback; a ``label`` start carries whoever added the label;
+- a current assignee that no Assigned/UnassignedEvent explains gets an assignee event at creation
+  (field ``current``, ``initial``, no actor): the assignee the issue was created with, so their
+  comments are not feedback;
+- a closed issue whose timeline has no ClosedEvent is closed at its ``closedAt``
+  (problem ``closed_without_event``).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterable
 
 from cadence.config import Config
-from cadence.normalize.github_sprints import NEW_LIKE, parse_time
+from cadence.normalize.github_items import instant, item_key, item_row, names, status_of  # noqa: F401 (status_of: API)
+from cadence.normalize.github_signals import END, Span, first_entry, work_signals
+from cadence.normalize.github_sprints import parse_time
 from cadence.normalize.jira_fields import People
-from cadence.records import Batch, Event, Item, Problem, sprint_key
+from cadence.records import Batch, Event, Problem, sprint_key
 
 SOURCE = "github"
 
@@ -38,100 +68,6 @@ def actor_of(actor: dict[str, Any] | None) -> tuple[str | None, str]:
     if actor.get("__typename") == "Bot" or login.endswith("[bot]"):
         return login, "bot"
     return login, "human"
-
-
-def item_key(repo: str, number: int | str) -> str:
-    return f"{repo}#{number}"
-
-
-def _names(connection: dict[str, Any] | None, field: str) -> list[str]:
-    return [n[field] for n in (connection or {}).get("nodes") or [] if n and n.get(field)]
-
-
-def project_status(node: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(name, option id) of the item's first Projects v2 ``Status`` value."""
-    for project_item in (node.get("projectItems") or {}).get("nodes") or []:
-        value = (project_item or {}).get("status") or {}
-        if value.get("name"):
-            return value["name"], value.get("optionId")
-    return None, None
-
-
-def _configured(config: Config, *names: str | None) -> str | None:
-    for name in names:
-        if name is not None and name in config.statuses:
-            return config.statuses[name]
-    return None
-
-
-def resolution_of(node: dict[str, Any]) -> str | None:
-    if node["state"] == "OPEN":
-        return None
-    if node.get("__typename") == "PullRequest" or "merged" in node:
-        return "merged" if node.get("merged") else "not_planned"
-    return {"NOT_PLANNED": "not_planned", "DUPLICATE": "duplicate"}.get(node.get("stateReason") or "", "completed")
-
-
-def status_of(node: dict[str, Any], config: Config) -> tuple[str, str, str]:
-    """(status name, status id, category) of an issue or pull request now."""
-    if node["state"] != "OPEN":
-        return "closed", "closed", _configured(config, "closed") or "done"
-    name, option = project_status(node)
-    status, status_id = (name, option or name) if name else ("open", "open")
-    configured = _configured(config, status_id, status)
-    if configured:
-        return status, status_id, configured
-    labels = {label.lower() for label in _names(node.get("labels"), "name")}
-    linked_open_pr = any(pr.get("state") == "OPEN" for pr in _names_nodes(node.get("closedByPullRequestsReferences")))
-    signals = (
-        (name is not None and name.lower() not in NEW_LIKE),
-        bool(_names(node.get("assignees"), "login")) and linked_open_pr,
-        bool(labels & {label.lower() for label in config.in_progress_labels}),
-        "merged" in node,  # an open pull request
-    )
-    return status, status_id, "in_progress" if any(signals) else "new"
-
-
-def _names_nodes(connection: dict[str, Any] | None) -> list[dict[str, Any]]:
-    return [n for n in (connection or {}).get("nodes") or [] if n]
-
-
-def item_row(node: dict[str, Any], repo: str, team: str, config: Config) -> Item:
-    status, status_id, category = status_of(node, config)
-    is_pr = "merged" in node
-    return Item(
-        source=SOURCE,
-        key=item_key(repo, node["number"]),
-        team=team,
-        type="pull_request" if is_pr else "issue",
-        summary=node.get("title"),
-        description=node.get("body"),
-        url=node.get("url"),
-        created=instant(node["createdAt"], required=True),
-        updated=instant(node.get("updatedAt")),
-        resolved=instant(node.get("closedAt")) if node["state"] != "OPEN" else None,
-        status=status,
-        status_id=status_id,
-        status_category=category,
-        resolution=resolution_of(node),
-        labels=_names(node.get("labels"), "name"),
-        assignees=_names(node.get("assignees"), "login"),
-    )
-
-
-def instant(value: Any, required: bool = False) -> str | None:
-    """``value`` when it is an ISO-8601 time the warehouse can store; ValueError otherwise.
-
-    The text is passed on as GitHub wrote it (``2020-04-07T10:35:56Z``); only its validity is checked.
-    """
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"not a time: {value!r}"[:80])
-    year = parse_time(value).year  # raises ValueError for anything fromisoformat cannot read
-    if not 1678 <= year <= 2261:  # pandas/DuckDB nanosecond instants
-        raise ValueError(f"time out of range: {value!r}"[:80])
-    return value
 
 
 def _event(node: dict[str, Any], key: str, kind: str, actor: dict[str, Any] | None, **columns: Any) -> Event:
@@ -149,8 +85,7 @@ class _Timeline:
 
     def __init__(self, node: dict[str, Any], key: str, repo: str, milestones: dict[str, int] | None,
                  config: Config) -> None:
-        self.node, self.key, self.repo, self.milestones = node, key, repo, milestones
-        self.in_progress_labels = {label.lower() for label in config.in_progress_labels}
+        self.node, self.key, self.repo, self.milestones, self.config = node, key, repo, milestones, config
         self.is_pr = "merged" in node
         self.category = "new"
         self.events: list[Event] = []
@@ -158,15 +93,22 @@ class _Timeline:
         self.sprints: set[str] = set()
 
     def run(self) -> None:
-        if self.is_pr:  # a pull request is work in progress from the moment it is opened
-            self.events.append(Event(
-                source=SOURCE, event_id=f"{self.node['id']}:opened", key=self.key, occurred_at=self.node["createdAt"],
-                kind="status", field="opened", actor=actor_of(self.node.get("author"))[0],
-                actor_kind=actor_of(self.node.get("author"))[1], from_id=None, to_id="open", to_value="open",
-                from_category=None, to_category="in_progress"))
-            self.category = "in_progress"
-        timeline = [t for t in (self.node.get("timelineItems") or {}).get("nodes") or [] if t]
-        for entry in sorted(timeline, key=lambda t: t.get("createdAt") or ""):
+        entries = self.entries()
+        for entry in entries:
+            handler = getattr(self, "on_" + entry.get("__typename", ""), None)
+            if handler is not None:
+                handler(entry)
+        self.current_assignees(entries)
+        self.current_milestone()
+        if self.is_pr:
+            self.pull_request_status(entries)
+        else:
+            self.issue_status(entries)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The readable timeline entries, oldest first (GitHub's order is kept for equal times)."""
+        kept = []
+        for entry in (t for t in (self.node.get("timelineItems") or {}).get("nodes") or [] if t):
             if not isinstance(entry.get("id"), str) or not entry.get("id") or not entry.get("createdAt"):
                 self.problem("malformed_event", f"{entry.get('__typename')} without id or createdAt")
                 continue
@@ -176,30 +118,85 @@ class _Timeline:
             except ValueError as exc:
                 self.problem("malformed_event", f"{entry.get('__typename')}: {exc}"[:300])
                 continue
-            handler = getattr(self, "on_" + entry.get("__typename", ""), None)
-            if handler is not None:
-                handler(entry)
-        self.current_milestone()
+            kept.append(entry)
+        return sorted(kept, key=lambda t: parse_time(t["createdAt"]))
 
     def problem(self, problem: str, detail: str) -> None:
         self.problems.append(Problem(source=SOURCE, entity="item", entity_id=self.key, problem=problem, detail=detail))
 
-    def status(self, entry: dict[str, Any], to: str, category: str, field: str, event_id: str | None = None) -> None:
-        event = _event(entry, self.key, "status", entry.get("actor"), field=field,
-                       from_id="closed" if self.category == "done" else "open",
-                       from_value="closed" if self.category == "done" else "open",
-                       to_id=to, to_value=to, from_category=self.category, to_category=category)
-        if event_id:
-            event["event_id"] = event_id
-        self.events.append(event)
+    def status(self, entry: dict[str, Any], to: str, category: str, field: str) -> None:
+        """A status event from ``entry`` (a timeline item, or one made up with an id, time and actor)."""
+        self.events.append(_event(entry, self.key, "status", entry.get("actor"), field=field,
+                                  from_id="closed" if self.category == "done" else "open",
+                                  from_value="closed" if self.category == "done" else "open",
+                                  to_id=to, to_value=to, from_category=self.category, to_category=category))
         self.category = category
 
-    def on_ClosedEvent(self, e: dict[str, Any]) -> None:
-        self.status(e, "closed", "done", "state")
+    # -- status ------------------------------------------------------------------------------
+    def pull_request_status(self, entries: list[dict[str, Any]]) -> None:
+        """A pull request is work in progress from its opening (field ``opened``) until it closes."""
+        login, kind = actor_of(self.node.get("author"))
+        self.events.append(Event(
+            source=SOURCE, event_id=f"{self.node['id']}:opened", key=self.key, occurred_at=self.node["createdAt"],
+            kind="status", field="opened", actor=login, actor_kind=kind, from_id=None, to_id="open",
+            to_value="open", from_category=None, to_category="in_progress"))
+        self.category = "in_progress"
+        for e in entries:
+            if e["__typename"] == "ClosedEvent":
+                self.status(e, "closed", "done", "state")
+            elif e["__typename"] == "ReopenedEvent":
+                self.status(e, "open", "in_progress", "state")
 
-    def on_ReopenedEvent(self, e: dict[str, Any]) -> None:
-        self.status(e, "open", "in_progress" if self.is_pr else "new", "state")
+    def issue_status(self, entries: list[dict[str, Any]]) -> None:
+        """Status events of an issue: each stretch between opening (or reopening) and closing is new
+        until its first signal of work, then in progress until it closes (see the module docstring)."""
+        signals = work_signals(self.node, entries, {label.lower() for label in self.config.in_progress_labels},
+                               self.config.statuses)
+        stretch, since, is_open = 0, parse_time(self.node["createdAt"]), True
+        for e in entries:
+            at = parse_time(e["createdAt"])
+            if e["__typename"] == "ClosedEvent":
+                if is_open:
+                    self.enter(signals, stretch, since, at)
+                self.status(e, "closed", "done", "state")
+                is_open = False
+            elif e["__typename"] == "ReopenedEvent" and not is_open:
+                stretch, since, is_open = stretch + 1, at, True
+                entry = first_entry(signals, at, END)
+                self.status(e, "open", "in_progress" if entry and entry.at == at else "new", "state")
+        if is_open and self.node.get("state") == "CLOSED" and self.node.get("closedAt"):
+            # The issue is closed, yet no ClosedEvent says when (a timeline cut short): close it at closedAt.
+            self.enter(signals, stretch, since, parse_time(self.node["closedAt"]))
+            self.status({"id": f"{self.node['id']}:closed", "createdAt": self.node["closedAt"], "actor": None},
+                        "closed", "done", "state")
+            self.problem("closed_without_event", f"closed at {self.node['closedAt']} with no ClosedEvent; dated at closedAt")
+        elif is_open:
+            self.enter(signals, stretch, since, END)
 
+    def enter(self, signals: dict[str, list[Span]], stretch: int, since: datetime, until: datetime) -> None:
+        """The new -> in progress event of one open stretch [since, until), at its first signal of work."""
+        entry = first_entry(signals, since, until) if self.category == "new" else None
+        if entry is None:
+            return
+        at = entry.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        actor = entry.span.actor if entry.at == entry.span.start else None  # a label added at that instant
+        self.status({"id": f"{self.node['id']}:start:{stretch}", "createdAt": at, "actor": actor},
+                    "open", "in_progress", entry.field)
+        if entry.span.status:  # the Projects Status it entered, as the project sync names it
+            self.events[-1]["to_value"], self.events[-1]["to_id"] = entry.span.status
+
+    def current_assignees(self, entries: list[dict[str, Any]]) -> None:
+        """A current assignee no event explains (a transferred issue) was assigned at creation: a
+        creation value, with no actor, so it never counts as feedback."""
+        explained = {_login(e.get("assignee")) for e in entries if e["__typename"] in ("AssignedEvent", "UnassignedEvent")}
+        for login in names(self.node.get("assignees"), "login"):
+            if login not in explained:
+                self.events.append(Event(
+                    source=SOURCE, event_id=f"{self.node['id']}:assignee:{login}", key=self.key,
+                    occurred_at=self.node["createdAt"], kind="assignee", field="current", actor=None,
+                    actor_kind="unknown", to_value=login, initial=True))
+
+    # -- one handler per timeline type (status events are made in a pass of their own) ---------------
     def on_AssignedEvent(self, e: dict[str, Any]) -> None:
         self.events.append(_event(e, self.key, "assignee", e.get("actor"), to_value=_login(e.get("assignee"))))
 
@@ -209,8 +206,6 @@ class _Timeline:
     def on_LabeledEvent(self, e: dict[str, Any]) -> None:
         label = (e.get("label") or {}).get("name")
         self.events.append(_event(e, self.key, "label_added", e.get("actor"), to_value=label))
-        if label and label.lower() in self.in_progress_labels and self.category == "new":
-            self.status(e, "open", "in_progress", "label", event_id=f"{e['id']}:status")
 
     def on_UnlabeledEvent(self, e: dict[str, Any]) -> None:
         label = (e.get("label") or {}).get("name")
@@ -260,7 +255,7 @@ class _Timeline:
             self.events.append(Event(
                 source=SOURCE, event_id=f"{self.node['id']}:milestone:{milestone['number']}", key=self.key,
                 occurred_at=self.node["createdAt"], kind="sprint_added", field="current", actor=None,
-                actor_kind="unknown", to_id=key, to_value=milestone.get("title")))
+                actor_kind="unknown", to_id=key, to_value=milestone.get("title"), initial=True))
             self.problem("milestone_without_event", f"in {key} with no milestoned event; dated at creation")
 
 
@@ -294,6 +289,8 @@ def normalize_items(
             item = item_row(node, repo, team, config)
             timeline = _Timeline(node, key, repo, milestones, config)
             timeline.run()
+            if item["status_category"] == "new" and timeline.category == "in_progress":
+                item["status_category"] = "in_progress"  # started stays started while open
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             batch.problems.append(Problem(source=SOURCE, entity=entity, entity_id=key, problem="malformed",
                                           detail=f"{type(exc).__name__}: {exc}"[:300]))

@@ -177,8 +177,8 @@ def project_status_events(
     """Synthetic status events (field ``project_status``) where an item's Projects status changed.
 
     GitHub keeps no history of custom fields, so a change is seen between two syncs. It is dated at
-    the project item's ``updatedAt`` (its last field change, so the change itself when nothing else
-    changed since), never later than now. ``previous`` maps item key -> (status name, event id) of
+    the Status value's ``updatedAt`` (else the project item's, which any field change moves): the
+    change itself when the Status did not change again since, and never later than now. ``previous`` maps item key -> (status name, event id) of
     the last status event written; the id chains into the new one, so a rerun writes the same rows.
     """
     events: list[Event] = []
@@ -189,7 +189,8 @@ def project_status_events(
         if key is None or not name or (key in previous and previous[key][0] == name):
             continue
         before, before_id = previous.get(key, (None, "none"))
-        updated = parse_time(item["updatedAt"]) if item.get("updatedAt") else now
+        stamp = value.get("updatedAt") or item.get("updatedAt")
+        updated = parse_time(stamp) if stamp else now
         basis = f"{key}|project_status|{name}|{before_id}"
         events.append(Event(
             source=SOURCE, event_id="snapshot:" + hashlib.sha1(basis.encode()).hexdigest()[:24], key=key,

@@ -7,6 +7,12 @@ test suite rather than a nightly sync.
 Page sizes stay inside GitHub's node limit (500,000 nodes per query, at most 100 per connection):
 50 issues x 50 timeline items is 2,500 nested nodes. A typical issue has fewer than 50 timeline
 items, so one request usually brings 50 complete issues; the rest is followed up.
+
+When work started on an issue needs the history of its links to pull requests: cross-references
+that will close it, manual links (connected/disconnected), and the pull requests whose closing
+references include it, closed and merged ones too (``includeClosedPrs: true``), each with the
+times that bound its open interval. These add no connection, so a page still costs 3 points;
+they add timeline nodes (one per link event), so a busy issue overflows into a follow-up sooner.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ RATE_LIMIT = "rateLimit { cost remaining resetAt }"
 
 # Classic-project column events (MovedColumnsInProjectEvent.projectColumnName) are deprecated in the
 # schema and were removed from the API on 2025-04-01, so no column names are requested.
-_ISSUE_ITEM_TYPES = (
+_COMMON_ITEM_TYPES = (
     "ASSIGNED_EVENT UNASSIGNED_EVENT LABELED_EVENT UNLABELED_EVENT CLOSED_EVENT REOPENED_EVENT "
     "MILESTONED_EVENT DEMILESTONED_EVENT ADDED_TO_PROJECT_EVENT REMOVED_FROM_PROJECT_EVENT ISSUE_COMMENT"
 ).split()
-ISSUE_ITEM_TYPES = "[" + ", ".join(_ISSUE_ITEM_TYPES) + "]"
-PR_ITEM_TYPES = "[" + ", ".join(_ISSUE_ITEM_TYPES + ["PULL_REQUEST_REVIEW"]) + "]"
+# Links to pull requests matter for an issue's start only; a pull request's own start is its opening.
+_LINK_ITEM_TYPES = ["CROSS_REFERENCED_EVENT", "CONNECTED_EVENT", "DISCONNECTED_EVENT"]
+ISSUE_ITEM_TYPES = "[" + ", ".join(_COMMON_ITEM_TYPES + _LINK_ITEM_TYPES) + "]"
+PR_ITEM_TYPES = "[" + ", ".join(_COMMON_ITEM_TYPES + ["PULL_REQUEST_REVIEW"]) + "]"
 
 _EVENT_SELECTIONS = """
   __typename
@@ -42,6 +50,15 @@ _EVENT_SELECTIONS = """
   ... on RemovedFromProjectEvent { id createdAt actor { ...ActorFields } }
   ... on IssueComment { id createdAt author { ...ActorFields } body }
 """
+# The pull request at the other end of a link, with what bounds its open interval. On an issue's
+# timeline ConnectedEvent/DisconnectedEvent name the issue and the pull request in `source` and
+# `subject`; both are read and the pull request is whichever one is a PullRequest.
+_LINKED_PR = "{ __typename ... on PullRequest { id number createdAt closedAt mergedAt state } }"
+_LINK_SELECTIONS = f"""
+  ... on CrossReferencedEvent {{ id createdAt actor {{ ...ActorFields }} willCloseTarget source {_LINKED_PR} }}
+  ... on ConnectedEvent {{ id createdAt actor {{ ...ActorFields }} source {_LINKED_PR} subject {_LINKED_PR} }}
+  ... on DisconnectedEvent {{ id createdAt actor {{ ...ActorFields }} source {_LINKED_PR} subject {_LINKED_PR} }}
+"""
 
 FRAGMENTS: dict[str, str] = {
     "ActorFields": "fragment ActorFields on Actor { __typename login }",
@@ -49,7 +66,7 @@ FRAGMENTS: dict[str, str] = {
         "fragment AssigneeFields on Assignee { __typename "
         "... on User { login } ... on Bot { login } ... on Mannequin { login } ... on Organization { login } }"
     ),
-    "IssueTimeline": "fragment IssueTimeline on IssueTimelineItems {" + _EVENT_SELECTIONS + "}",
+    "IssueTimeline": "fragment IssueTimeline on IssueTimelineItems {" + _EVENT_SELECTIONS + _LINK_SELECTIONS + "}",
     "PullRequestTimeline": (
         "fragment PullRequestTimeline on PullRequestTimelineItems {" + _EVENT_SELECTIONS
         + "  ... on PullRequestReview { id createdAt submittedAt author { ...ActorFields } body state }\n}"
@@ -69,7 +86,8 @@ _PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 # (INSUFFICIENT_SCOPES), so the connector falls back to the same query without this selection.
 PROJECT_ITEMS = """
     projectItems(first: 5) { nodes { project { number title }
-      status: fieldValueByName(name: "Status") { __typename ... on ProjectV2ItemFieldSingleSelectValue { name optionId } } } }"""
+      status: fieldValueByName(name: "Status") {
+        __typename ... on ProjectV2ItemFieldSingleSelectValue { name optionId updatedAt } } } }"""
 
 
 def _common_item_fields(kind: str) -> str:
@@ -85,7 +103,8 @@ def _common_item_fields(kind: str) -> str:
 
 ISSUE_FIELDS = _common_item_fields("Issue") + """
     stateReason
-    closedByPullRequestsReferences(first: 5, includeClosedPrs: false) { nodes { number state } }"""
+    closedByPullRequestsReferences(first: 10, includeClosedPrs: true) {
+      nodes { id number state createdAt closedAt mergedAt } }"""
 PULL_REQUEST_FIELDS = _common_item_fields("PullRequest") + "\n    merged mergedAt isDraft"
 
 
@@ -180,7 +199,7 @@ query ProjectItems($id: ID!, $after: String, $iterationField: String!, $statusFi
           iteration: fieldValueByName(name: $iterationField) {{
             __typename ... on ProjectV2ItemFieldIterationValue {{ iterationId title startDate duration }} }}
           status: fieldValueByName(name: $statusField) {{
-            __typename ... on ProjectV2ItemFieldSingleSelectValue {{ name optionId }} }}
+            __typename ... on ProjectV2ItemFieldSingleSelectValue {{ name optionId updatedAt }} }}
         }}
       }}
     }}
