@@ -152,9 +152,12 @@ class Oracle:
 
 
 def pull_truth(pull: r.Pull) -> Truth:
-    """A pull request is in progress from its opening until it is merged or closed; nobody is assigned."""
-    said = [(a.at, a.actor) for a in pull.acts] + ([(pull.ended, pull.ender)] if pull.ended else [])
-    feedback = min((t for t, who in said if t > pull.opened and _human(who)), default=None)
+    """A pull request is in progress from its opening until it is merged or closed. Nobody is assigned;
+    its author does the work, so the author's own comments and close are no feedback. A review is
+    feedback whoever submits it (PRODUCT.md: "a review")."""
+    said = [(a.at, a.actor, a.kind) for a in pull.acts] + ([(pull.ended, pull.ender, "close")] if pull.ended else [])
+    feedback = min((t for t, who, kind in said
+                    if t > pull.opened and _human(who) and (who != pull.author or kind == "review")), default=None)
     return Truth(pull.opened, pull.ended, feedback, "opened", "done" if pull.ended else "in_progress")
 
 

@@ -41,6 +41,9 @@ How the history of each signal is rebuilt is in cadence/normalize/github_signals
 - a current assignee that no Assigned/UnassignedEvent explains gets an assignee event at creation
   (field ``current``, ``initial``, no actor): the assignee the issue was created with, so their
   comments are not feedback;
+- a pull request's (human) author gets an assignee event at its creation (field ``author``,
+  ``initial``): the author does a pull request's work, so their own comments and close are no
+  feedback;
 - a closed issue whose timeline has no ClosedEvent is closed at its ``closedAt``
   (problem ``closed_without_event``).
 """
@@ -141,6 +144,12 @@ class _Timeline:
             kind="status", field="opened", actor=login, actor_kind=kind, from_id=None, to_id="open",
             to_value="open", from_category=None, to_category="in_progress"))
         self.category = "in_progress"
+        if login and kind == "human":
+            # The author does the work of a pull request, as an assignee does for an issue: their own
+            # comments and their closing it are no feedback (PRODUCT.md, "Observed feedback").
+            self.events.append(Event(
+                source=SOURCE, event_id=f"{self.node['id']}:author", key=self.key, occurred_at=self.node["createdAt"],
+                kind="assignee", field="author", actor=None, actor_kind="unknown", to_value=login, initial=True))
         for e in entries:
             if e["__typename"] == "ClosedEvent":
                 self.status(e, "closed", "done", "state")
