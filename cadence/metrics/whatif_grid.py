@@ -1,0 +1,222 @@
+"""The arithmetic of a sprint grid, vectorised with numpy (the decisions are in ``whatif.py``).
+
+Times are int64 nanoseconds since the epoch (UTC); ``NAT`` marks a missing time. A grid is the
+set of instants ``offset + period * j`` for every integer j, one offset per phase, so every
+function takes ``offsets`` of shape (P, 1) and item times of shape (N,) and returns (P, N).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+NAT = np.iinfo(np.int64).min
+DAY_NS = 86_400 * 10**9
+WEEK_NS = 7 * DAY_NS
+HOUR_NS = 3_600 * 10**9
+
+
+def ns(values: pd.Series) -> np.ndarray:
+    """Timestamps (aware or naive UTC) as int64 nanoseconds, NAT where missing."""
+    stamps = pd.to_datetime(values, utc=True)
+    return stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
+
+
+def usual_boundary(completions: np.ndarray, starts: np.ndarray) -> tuple[int, int]:
+    """(weekday, second of the day), UTC, on which a team's sprints usually end.
+
+    The weekday is the commonest among the completions (the earliest weekday on a tie), the time
+    the median time of day of the completions on that weekday; starts stand in when no sprint closed.
+    """
+    times = completions[completions != NAT]
+    if times.size == 0:
+        times = starts[starts != NAT]
+    if times.size == 0:
+        raise ValueError("no sprint start or completion to take a weekday from")
+    days = np.floor_divide(times, DAY_NS)
+    weekday = (days + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
+    usual = int(np.argmax(np.bincount(weekday, minlength=7)))
+    seconds = (times - days * DAY_NS)[weekday == usual] // 10**9
+    return usual, int(round(float(np.median(seconds))))
+
+
+def anchor_near(instant: int, weekday: int, second: int) -> int:
+    """The instant on ``weekday`` at ``second`` of the day that is nearest to ``instant`` (ties: earlier)."""
+    day = instant // DAY_NS
+    monday = day - (day + 3) % 7
+    candidates = (monday + weekday + np.array([-7, 0, 7])) * DAY_NS + second * 10**9
+    return int(candidates[np.argmin(np.abs(candidates - instant))])
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Boundaries every ``weeks`` weeks at ``anchor + WEEK * (phase + weeks * j)``, one row per phase."""
+
+    anchor: int
+    weeks: int
+    phases: tuple[int, ...]
+
+    @property
+    def period(self) -> int:
+        return self.weeks * WEEK_NS
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return (self.anchor + WEEK_NS * np.asarray(self.phases, dtype=np.int64))[:, None]
+
+
+def own_phase(completions: np.ndarray, grid: Grid) -> int:
+    """The phase whose boundaries lie nearest the completions (median distance; the first on a tie)."""
+    times = completions[completions != NAT]
+    if times.size == 0:
+        return grid.phases[0]
+    away = np.mod(times[None, :] - grid.offsets, grid.period)
+    return grid.phases[int(np.argmin(np.median(np.minimum(away, grid.period - away), axis=1)))]
+
+
+def _count_upto(times: np.ndarray, offsets: np.ndarray, period: int) -> np.ndarray:
+    """An index F such that F(x) - F(y) is the number of boundaries in (y, x]."""
+    return np.floor_divide(times[None, :] - offsets, period)
+
+
+def next_boundary(times: np.ndarray, grid: Grid) -> np.ndarray:
+    """The first boundary strictly after each time: the end of the grid sprint holding it."""
+    return grid.offsets + grid.period * (_count_upto(times, grid.offsets, grid.period) + 1)
+
+
+def boundaries_between(low: np.ndarray, high: np.ndarray, grid: Grid) -> np.ndarray:
+    """The number of boundaries b with low < b <= high (0 where high <= low)."""
+    upper = _count_upto(high, grid.offsets, grid.period)
+    lower = _count_upto(low, grid.offsets, grid.period)
+    return np.maximum(upper - lower, 0)
+
+
+def grid_weeks(low: int, high: int, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """Per phase: the first boundary at or after ``low`` and the number of weeks of the grid
+    sprints that lie wholly inside [low, high]."""
+    offsets, period = grid.offsets[:, 0], grid.period
+    first = offsets + period * -np.floor_divide(offsets - low, period)  # ceil
+    last = offsets + period * np.floor_divide(high - offsets, period)
+    return first, np.maximum(last - first, 0) // WEEK_NS
+
+
+def km_median(durations: np.ndarray, events: np.ndarray, q: float = 0.5) -> np.ndarray:
+    """Per row, the first time at which the Kaplan-Meier survival drops to ``q`` or below.
+
+    Rows are independent samples; a non-finite duration marks a slot that is not in the sample.
+    Computed per tie group as ``km.km_quantile`` (and lifelines) do: exp of the cumulative sum of
+    log((at risk - events) / at risk). NaN where the curve never reaches ``q``.
+    """
+    if durations.shape[1] == 0:
+        return np.full(durations.shape[0], np.nan)
+    order = np.lexsort((~events, durations), axis=1)  # by time; events before censorings on a tie
+    d = np.take_along_axis(durations, order, axis=1)
+    e = np.take_along_axis(events, order, axis=1) & np.isfinite(d)
+    members = np.isfinite(d).sum(axis=1, keepdims=True)
+    pos = np.arange(d.shape[1])[None, :]
+    starts = np.ones(d.shape, dtype=bool)
+    starts[:, 1:] = d[:, 1:] != d[:, :-1]
+    ends = np.ones(d.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    group_start = np.maximum.accumulate(np.where(starts, pos, 0), axis=1)
+    events_so_far = np.cumsum(e, axis=1)
+    before_group = np.take_along_axis(events_so_far - e, group_start, axis=1)
+    died = events_so_far - before_group
+    at_risk = members - group_start
+    valid = ends & np.isfinite(d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(valid & (died > 0), np.log(at_risk - died) - np.log(at_risk), 0.0)
+    survival = np.exp(np.cumsum(step, axis=1))
+    reached = valid & (survival <= q)
+    first = np.argmax(reached, axis=1)
+    rows = np.arange(d.shape[0])
+    return np.where(reached.any(axis=1), d[rows, first], np.nan)
+
+
+def row_nanmedian(values: np.ndarray) -> np.ndarray:
+    """Median per row, ignoring NaN; NaN for a row with no values."""
+    if values.shape[1] == 0:
+        return np.full(values.shape[0], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": a sample without the metric
+        return np.nanmedian(values, axis=1)
+
+
+def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, NaN where the denominator is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+
+
+@dataclass
+class Outcomes:
+    """What happens to a period's N items on P calendars (one per phase; the real one is P = 1).
+
+    Per-item arrays are (P, N); populations are (N,) masks. The learning figures are per sprint
+    of each calendar, (P, S) padded with NaN beyond ``n_sprints`` (P,).
+    """
+
+    started: np.ndarray
+    review_h: np.ndarray
+    review_event: np.ndarray
+    headline_h: np.ndarray
+    headline_event: np.ndarray
+    timeboxed: np.ndarray
+    timebox_h: np.ndarray
+    overrun: np.ndarray
+    known: np.ndarray
+    in_sprints: np.ndarray
+    carry: np.ndarray
+    sprint_share: np.ndarray  # share of the sprint's weeks with a learning
+    sprint_rate: np.ndarray  # learnings per week of the sprint
+    n_sprints: np.ndarray
+
+    def sizes(self) -> dict[str, float]:
+        """How many items (or sprints) each figure rests on, averaged over the phases."""
+        items = {"review_latency_median_h": self.started.sum(), "feedback_latency_median_h": self.started.sum(),
+                 "sprint_end_timebox_h": self.timeboxed.sum(axis=1).mean(),
+                 "sprint_end_overrun_rate": (self.known & self.timeboxed).sum(axis=1).mean(),
+                 "carry_count_mean": self.in_sprints.sum(), "carried_share": self.in_sprints.sum()}
+        return {**items, "weeks_with_learning": self.n_sprints.mean(), "learnings_per_week": self.n_sprints.mean()}
+
+
+def _sprint_mean(values: np.ndarray, n_sprints: np.ndarray, phase: np.ndarray, draws: np.ndarray | None) -> np.ndarray:
+    """Mean over each sample's sprints: all of them (``draws`` None) or as many drawn with replacement."""
+    samples, width = phase.size, values.shape[1]
+    if width == 0:
+        return np.full(samples, np.nan)
+    count = n_sprints[phase][:, None]
+    slots = np.arange(width)[None, :]
+    if draws is None:
+        picked = np.broadcast_to(slots, (samples, width))
+    else:
+        picked = np.minimum(np.floor(draws[:, :width] * count), width - 1).astype(np.int64)
+    taken = np.where(slots < count, values[phase[:, None], picked], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "Mean of empty slice": a calendar without sprints
+        return np.nanmean(taken, axis=1)
+
+
+def figures(o: Outcomes, phase: np.ndarray, sample: np.ndarray, draws: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Every figure for each of S samples: ``phase`` (S,) picks a calendar, ``sample`` (S, N) the
+    items, ``draws`` (S, >= sprints) uniform numbers that resample the sprints (None: all of them)."""
+    take = lambda a: a[phase[:, None], sample]  # noqa: E731  (P, N) -> (S, N)
+    started, timeboxed, in_sprints = o.started[sample], take(o.timeboxed), o.in_sprints[sample]
+    latency = {}
+    for name, hours, event in (("review", o.review_h, o.review_event), ("headline", o.headline_h, o.headline_event)):
+        latency[name] = km_median(np.where(started, take(hours), np.inf), take(event) & started)
+    carry = np.where(in_sprints, take(o.carry), 0)
+    return {
+        "review_latency_median_h": latency["review"],
+        "feedback_latency_median_h": latency["headline"],
+        "sprint_end_timebox_h": row_nanmedian(np.where(timeboxed, take(o.timebox_h), np.nan)),
+        "sprint_end_overrun_rate": ratio((take(o.overrun) & timeboxed).sum(axis=1),
+                                         (take(o.known) & timeboxed).sum(axis=1)),
+        "carry_count_mean": ratio(carry.sum(axis=1), in_sprints.sum(axis=1)),
+        "carried_share": ratio((carry > 0).sum(axis=1), in_sprints.sum(axis=1)),
+        "weeks_with_learning": _sprint_mean(o.sprint_share, o.n_sprints, phase, draws),
+        "learnings_per_week": _sprint_mean(o.sprint_rate, o.n_sprints, phase, draws),
+    }
