@@ -189,7 +189,7 @@ def test_writes_qmd_html_and_every_chart_as_png_svg_and_json(rendered: Path) -> 
     out = rendered.parent
     assert rendered.name == "report.html" and (out / "report.qmd").is_file()
     stems = {p.name.split(".")[0] for p in (out / "report_assets").glob("*.vl.json")}
-    assert len(stems) == 11
+    assert len(stems) == 13
     for stem in stems:
         assert (out / "report_assets" / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
         assert "<svg" in (out / "report_assets" / f"{stem}.svg").read_text()[:400]
@@ -201,7 +201,7 @@ def test_html_is_self_contained(page: str) -> None:
     assert not re.search(r"<script[^>]*\ssrc=", page)
     markup = re.sub(r"(?s)(<script[^>]*>).*?</script>", r"\1</script>", page)  # drop the inlined JavaScript
     assert not re.search(r'<(img|link|iframe|source|video|audio)[^>]+(src|href)="(?!data:)', markup)
-    assert page.count('class="cadence-chart"') == 11
+    assert page.count('class="cadence-chart"') == 13
     assert "window.vegaEmbed" in page  # the bundle is inlined
 
 
@@ -346,7 +346,7 @@ def test_demo_report_end_to_end(demo_report: tuple[Path, Path]) -> None:
                 "WHERE kind = 'comment' AND regexp_matches(text, '(?im)^learning:') LIMIT 5"
             ).fetchall()
         ]
-    assert page.count('class="cadence-chart"') == 11 and 'id="synthetic-banner"' in page
+    assert page.count('class="cadence-chart"') == 13 and 'id="synthetic-banner"' in page
     markup = re.sub(r"(?s)(<script[^>]*>).*?</script>", r"\1</script>", page)
     shown = markup + "".join(p.read_text() for p in (html.parent / "report_assets").glob("*.vl.json"))
     assert len(people) > 5
@@ -392,7 +392,7 @@ def test_empty_warehouse_still_makes_a_report(tmp_path: Path) -> None:
         pass
     wh = cadence.open(tmp_path / "empty.duckdb")
     page = build_report(wh, tmp_path / "out", as_of=AS_OF).read_text()
-    assert page.count('class="cadence-chart"') == 11
+    assert page.count('class="cadence-chart"') == 13
     assert "No closed sprints yet." in page and "no recorded sync" in page
     assert "synthetic-banner" not in page
     spec = json.loads((tmp_path / "out" / "report_assets" / "team_timeline.vl.json").read_text())

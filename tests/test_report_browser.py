@@ -84,7 +84,7 @@ def test_every_chart_drew(browser_page) -> None:
     drawn = page.eval_on_selector_all(
         ".cadence-chart", "els => els.filter(el => el.querySelector('svg.marks, canvas')).length"
     )
-    assert containers == 11 and drawn == containers
+    assert containers == 13 and drawn == containers
     failed = page.eval_on_selector_all(
         ".cadence-chart", "els => els.filter(el => el.textContent.includes('could not be drawn')).length"
     )

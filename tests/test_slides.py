@@ -123,7 +123,7 @@ def test_demo_deck_is_for_the_latest_closed_sprint(demo_wh: cadence.Warehouse, t
             [team, DEMO_AS_OF],
         ).fetchone()[0]
     slides = list(Presentation(str(out)).slides)
-    assert len(slides) == 6 and slides[0].shapes.title.text == f"Retro: {team}: {name}"
+    assert len(slides) == 7 and slides[0].shapes.title.text == f"Retro: {team}: {name}"
     assert sum(sh.shape_type == PICTURE for s in slides for sh in s.shapes) >= 5
     for png in (out.parent / f"{out.stem}_assets").glob("*.png"):
         assert png.read_bytes()[:4] == b"\x89PNG"
@@ -153,6 +153,6 @@ def test_revealjs_with_quarto_renders_the_same_slides(
     qmd = out.with_suffix(".qmd")
     assert (tmp_path / "out" / "quarto_args").read_text().split() == ["render", qmd.name, "--to", "revealjs"]
     text = qmd.read_text()
-    assert text.count("\n## ") == 6 and text.count("::: notes") == 6
+    assert text.count("\n## ") == 7 and text.count("::: notes") == 7
     images = re.findall(r"!\[\]\(([^)]+)\)", text)
     assert len(images) >= 5 and all((qmd.parent / image).is_file() for image in images)

@@ -9,6 +9,7 @@ from cadence.charts.feedback import feedback_curves, feedback_distribution
 from cadence.charts.sprints import scorecard, team_timeline
 from cadence.charts.theme import CADENCE_COLOURS, CADENCES, THEME_NAME, cadence_color
 from cadence.charts.trends import carry_counts, learnings_per_week, metric_trend, overrun_rate, weeks_with_learning
+from cadence.charts.whatif import what_if, what_if_backtest
 
 __all__ = [
     "AnyChart",
@@ -29,4 +30,6 @@ __all__ = [
     "scorecard",
     "team_timeline",
     "weeks_with_learning",
+    "what_if",
+    "what_if_backtest",
 ]

@@ -48,7 +48,6 @@ says so in ``not_modelled``). Decisions:
 
 from __future__ import annotations
 
-import warnings
 import zlib
 from datetime import datetime
 from typing import Sequence
@@ -161,9 +160,8 @@ def estimate(o: g.Outcomes, rng: np.random.Generator, n_sim: int) -> dict[str, t
     sampled = g.figures(o, drawn, sample, draws)
     whole = g.figures(o, np.arange(phases), np.tile(np.arange(n), (phases, 1)))
     sizes = o.sizes()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # "Mean of empty slice": a figure no phase has
-        return {m: (float(np.nanmean(whole[m])), *_interval(sampled[m]), float(sizes[m])) for m in METRICS}
+    return {m: (float(g.row_nanmean(whole[m][None, :])[0]), *_interval(sampled[m]), float(sizes[m]))
+            for m in METRICS}
 
 
 def _rng(seed: int, weeks: int, team: str) -> np.random.Generator:

@@ -7,7 +7,6 @@ function takes ``offsets`` of shape (P, 1) and item times of shape (N,) and retu
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,12 +136,19 @@ def km_median(durations: np.ndarray, events: np.ndarray, q: float = 0.5) -> np.n
 
 
 def row_nanmedian(values: np.ndarray) -> np.ndarray:
-    """Median per row, ignoring NaN; NaN for a row with no values."""
-    if values.shape[1] == 0:
-        return np.full(values.shape[0], np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": a sample without the metric
-        return np.nanmedian(values, axis=1)
+    """Median per row, ignoring NaN; NaN for a row with no values (without numpy's warning: the
+    metrics run in threads, where ``warnings.catch_warnings`` is not safe)."""
+    out = np.full(values.shape[0], np.nan)
+    some = ~np.isnan(values).all(axis=1) if values.shape[1] else np.zeros(values.shape[0], dtype=bool)
+    if some.any():
+        out[some] = np.nanmedian(values[some], axis=1)
+    return out
+
+
+def row_nanmean(values: np.ndarray) -> np.ndarray:
+    """Mean per row, ignoring NaN; NaN for a row with no values (no warning)."""
+    known = ~np.isnan(values)
+    return ratio(np.where(known, values, 0.0).sum(axis=1), known.sum(axis=1))
 
 
 def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -194,10 +200,7 @@ def _sprint_mean(values: np.ndarray, n_sprints: np.ndarray, phase: np.ndarray, d
         picked = np.broadcast_to(slots, (samples, width))
     else:
         picked = np.minimum(np.floor(draws[:, :width] * count), width - 1).astype(np.int64)
-    taken = np.where(slots < count, values[phase[:, None], picked], np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # "Mean of empty slice": a calendar without sprints
-        return np.nanmean(taken, axis=1)
+    return row_nanmean(np.where(slots < count, values[phase[:, None], picked], np.nan))
 
 
 def figures(o: Outcomes, phase: np.ndarray, sample: np.ndarray, draws: np.ndarray | None = None) -> dict[str, np.ndarray]:

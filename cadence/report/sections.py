@@ -15,6 +15,7 @@ from cadence.charts import AnyChart, metric_label
 from cadence.report.assets import chart_div
 from cadence.report.data import ReportData
 from cadence.report.html import Column, esc, fmt_date, fmt_number, fmt_percent, raw_block, table
+from cadence.report.whatif_section import after_comparison
 
 Section = tuple[str, dict[str, AnyChart]]
 
@@ -152,7 +153,7 @@ def comparison(data: ReportData, scrub: Callable[[Any], str]) -> Section:
         + charts_markup(named_all, {})
         + raw_block(table(shown, COMPARE_COLUMNS, scrub))
     )
-    return markup, {**named_switch, **named_all}
+    return after_comparison(markup, {**named_switch, **named_all}, data, scrub)  # then "What if"
 
 
 def feedback(data: ReportData, scrub: Callable[[Any], str]) -> Section:

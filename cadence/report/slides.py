@@ -20,6 +20,7 @@ from cadence.report.deck import SprintDeck, sprint_deck
 from cadence.report.html import Scrubber, fmt_date, fmt_number, fmt_percent, fmt_time
 from cadence.report.listings import RULES
 from cadence.report.render import quarto_path, render_revealjs
+from cadence.report.whatif_slide import whatif_slide
 from cadence.warehouse.api import Warehouse
 
 log = logging.getLogger(__name__)
@@ -238,6 +239,7 @@ def write_pptx(data: ReportData, d: SprintDeck, out: Path, show_people: bool = F
     overrun_slide(deck, d, assets, scrub)
     learnings_slide(deck, d, assets, scrub)
     comparison_slide(deck, d, data, assets, scrub)
+    whatif_slide(deck, d, data, scrub)  # only when the data holds the what-if frames
     deck.save(out)
     return out
 
