@@ -334,3 +334,21 @@ def test_actual_figures_are_the_products_own(demo_db: Path) -> None:
     closed = per_sprint[(per_sprint["team"] == SPEECH) & (per_sprint["state"] == "closed")]
     for metric in ("weeks_with_learning", "learnings_per_week"):
         assert frame.loc[metric, "actual"] == pytest.approx(closed[metric].astype(float).mean(), abs=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.booleans(), st.integers(0, 3)), min_size=1, max_size=12))
+def test_weighted_medians_equal_the_medians_of_the_expanded_samples(rows) -> None:
+    """Oracle: numpy.median and km.km_quantile (itself checked against lifelines in
+    test_metrics_feedback.py) on the sample with each item repeated ``count`` times."""
+    hours = np.array([r[0] for r in rows], dtype=float) * 6
+    events, counts = np.array([r[1] for r in rows]), np.array([[r[2] for r in rows]], dtype=np.int32)  # 1 sample
+    expanded_h, expanded_e = np.repeat(hours, counts[0]), np.repeat(events, counts[0])
+    median = g.weighted_median(hours, counts)[0]
+    km = g.km_median(hours, events, counts)[0]
+    if counts.sum() == 0:
+        assert np.isnan(median) and np.isnan(km)
+        return
+    assert median == np.median(expanded_h)
+    expected = km_quantile(pd.Series(["x"] * expanded_h.size), pd.Series(expanded_h), pd.Series(expanded_e)).iloc[0]
+    assert (np.isnan(km) and np.isnan(expected)) or km == expected

@@ -23,9 +23,9 @@ says so in ``not_modelled``). Decisions:
   done, unless it really left them unfinished (removed, or carried out of its last sprint and not
   re-added): then until it left. Items never in a sprint have no check-in and no carry.
 - **Review feedback:** the check-in is the first grid boundary after the item's start (or its
-  entry into a sprint, if later) while it is in sprints; one after ``as_of`` has not happened yet. The headline is the earlier of that and the
-  observed feedback at its real time; items with neither are censored at ``as_of`` as today.
-  Figures are Kaplan-Meier medians in hours.
+  entry into a sprint, if later) while it is in sprints; one after ``as_of`` has not happened
+  yet. The headline is the earlier of that and the observed feedback at its real time; items with
+  neither are censored at ``as_of`` as today. Figures are Kaplan-Meier medians in hours.
 - **Sprint-end timeboxes** (rule 4, for timeboxed kinds no earlier rule applies to): the end of
   the grid sprint in which the item started, judged by ``timebox._apply_rules`` exactly as the
   real ones; the item finishes when it did. Figures: the median timebox and the overrun rate.
@@ -36,14 +36,22 @@ says so in ``not_modelled``). Decisions:
 - **Learnings** keep their real times. A grid sprint's weeks are the 7-day windows from its
   start; only sprints wholly inside the period count. Weeks with a learning and learnings per
   week are means over sprints, as in ``by_sprint``.
-- **Actual** is the same figure from the team's real history: the ``feedback`` frame's check-ins
-  and headline, the real rule-4 timeboxes, ``carry_count``, and the real sprints' weeks and
-  learnings (as ``by_sprint`` counts them), over the same period.
-- **Uncertainty.** ``n_sim`` samples; each resamples the period's items with replacement (a
-  bootstrap; learnings go with their items) and draws a phase. ``predicted`` is the mean over the
-  phases of the figure on all items; ``actual`` the figure on all items; both intervals are the
-  2.5 and 97.5 percentiles of the samples (the actual one from the bootstrap alone). The random
-  stream is ``numpy.random.default_rng([seed, weeks, crc32(team)])``.
+- **Actual** is the same figure from the team's real history over the same period: the
+  ``feedback`` frame's check-ins and headline, the real rule-4 timeboxes, the real carries after
+  the start (from the sprint membership), and the real sprints' weeks and learnings (as
+  ``by_sprint`` counts them).
+- **Uncertainty.** ``n_sim`` samples. Each resamples the period's items with replacement (a
+  bootstrap; one resample serves the actual figure and every grid, so they are paired) and draws
+  a phase. The learning figures, means over sprints, resample the calendar's sprints instead: an
+  item resample leaves weeks empty that were not, which pulled the share of weeks with a learning
+  below its own estimate. ``predicted`` is the mean over the phases of the figure on all items,
+  ``actual`` the figure on all items; both intervals are the 2.5 and 97.5 percentiles of the
+  samples. Random streams: ``numpy.random.default_rng([seed, k, crc32(team)])``, k = 0 for the
+  item resample and the actual figures, the grid's weeks for its phase and sprint draws.
+- **Back-test.** For each switch that ``compare.switches`` finds, the before period's items are
+  re-timed onto a grid of the after cadence, on the before sprints' weekday and time with a
+  random phase, as ``what_if`` would have done on the day of the switch. Beside it: the after
+  period's actual figures, and ``overlap``, whether the two 95% intervals overlap.
 """
 
 from __future__ import annotations
@@ -58,7 +66,7 @@ import pandas as pd
 from cadence.errors import CadenceError
 from cadence.metrics import whatif_grid as g
 from cadence.metrics.sql import Context
-from cadence.metrics.whatif_retime import History, Period, actual, load, retimed, select
+from cadence.metrics.whatif_retime import History, Period, actual, load, retimed, retimed_many, select
 
 Phase = int | str | datetime | None
 NOT_MODELLED = "throughput, scope added and say/do: they depend on how people plan, which history cannot tell"
@@ -150,15 +158,20 @@ def _interval(samples: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def estimate(o: g.Outcomes, rng: np.random.Generator, n_sim: int) -> dict[str, tuple[float, float, float, float]]:
-    """Per figure: the mean over phases on all items, the 95% interval over ``n_sim`` samples, and
-    how many items (or sprints) it rests on."""
-    n, phases = o.started.size, o.review_h.shape[0]
+def resample(n: int, rng: np.random.Generator, n_sim: int) -> np.ndarray:
+    """(n_sim, n) bootstrap multiplicities: how often each of n items is drawn in each sample."""
     sample = rng.integers(0, max(n, 1), size=(n_sim, n))
+    return np.bincount((sample + n * np.arange(n_sim)[:, None]).ravel(), minlength=n_sim * n).reshape(n_sim, n)
+
+
+def estimate(o: g.Outcomes, counts: np.ndarray, rng: np.random.Generator) -> dict[str, tuple[float, ...]]:
+    """Per figure: the mean over phases on all items, the 95% interval over the samples (the item
+    resample ``counts``, with a phase and the sprints drawn from ``rng``), and how many items (or
+    sprints) it rests on."""
+    n_sim, phases = counts.shape[0], o.review_h.shape[0]
     drawn = rng.integers(0, phases, size=n_sim)
-    draws = rng.random((n_sim, o.sprint_share.shape[1]))
-    sampled = g.figures(o, drawn, sample, draws)
-    whole = g.figures(o, np.arange(phases), np.tile(np.arange(n), (phases, 1)))
+    sampled = g.figures(o, drawn, counts, rng.random((n_sim, o.sprint_share.shape[1])))
+    whole = g.figures(o, np.arange(phases), np.ones((phases, o.started.size), dtype=np.int64))
     sizes = o.sizes()
     return {m: (float(g.row_nanmean(whole[m][None, :])[0]), *_interval(sampled[m]), float(sizes[m]))
             for m in METRICS}
@@ -195,13 +208,21 @@ def _rows(real: dict, guess: dict, **extra: object) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _one(h: History, team: str, weeks: int, seed: int, phase: Phase, n_sim: int) -> pd.DataFrame:
+def _team(h: History, team: str, weeks: Sequence[int], seed: int, phase: Phase, n_sim: int) -> pd.DataFrame:
+    """The team's rows for each grid in ``weeks``; its actual figures are estimated once."""
     period = team_period(h, team)
-    grid, described, phase_said = grid_for(period.sprints, period.low, weeks, phase)
     chosen = select(h, period)
-    real = estimate(actual(chosen, period, h.as_of), _rng(seed, 0, team), n_sim)
-    guess = estimate(retimed(chosen, period, grid, h), _rng(seed, weeks, team), n_sim)
-    return _rows(real, guess, team=team, weeks=weeks, grid=described, boundary=boundary(grid.anchor), phase=phase_said)
+    rng = _rng(seed, 0, team)
+    counts = resample(len(chosen.items), rng, n_sim)  # one item resample for every calendar: paired
+    real = estimate(actual(chosen, period, h.as_of), counts, rng)
+    grids = [grid_for(period.sprints, period.low, k, phase) for k in weeks]
+    parts = []
+    for k, (grid, described, phase_said), outcomes in zip(weeks, grids, retimed_many(
+            chosen, period, [grid for grid, _, _ in grids], h)):
+        guess = estimate(outcomes, counts, _rng(seed, k, team))
+        parts.append(_rows(real, guess, team=team, weeks=k, grid=described, boundary=boundary(grid.anchor),
+                           phase=phase_said))
+    return pd.concat(parts, ignore_index=True)
 
 
 def what_if(ctx: Context, team: str, weeks: int, seed: int = 0, phase: Phase = None,
@@ -211,14 +232,14 @@ def what_if(ctx: Context, team: str, weeks: int, seed: int = 0, phase: Phase = N
     teams = sorted(ctx.df("SELECT DISTINCT team FROM sprints WHERE team IS NOT NULL")["team"])
     if team not in teams:
         raise CadenceError(f"no team {team!r} with sprints in the warehouse; teams: {', '.join(teams) or 'none'}")
-    return _one(load(ctx, [team]), team, weeks, seed, phase, n_sim)[COLUMNS]
+    return _team(load(ctx, [team]), team, [weeks], seed, phase, n_sim)[COLUMNS]
 
 
 def what_if_all(ctx: Context, weeks: Sequence[int] = WEEKS, seed: int = 0, n_sim: int = 1000) -> pd.DataFrame:
     """``what_if`` for every team with a started sprint and every grid in ``weeks``, stacked."""
     h = load(ctx, sorted(ctx.df("SELECT DISTINCT team FROM sprints WHERE team IS NOT NULL")["team"]))
     teams = sorted(h.sprints["team"].unique())
-    parts = [_one(h, team, k, seed, None, n_sim) for team in teams for k in weeks]
+    parts = [_team(h, team, weeks, seed, None, n_sim) for team in teams]
     return pd.concat(parts, ignore_index=True)[COLUMNS] if parts else pd.DataFrame(columns=COLUMNS)
 
 
@@ -265,9 +286,11 @@ def _backtest_one(h: History, switch: dict, seed: int, n_sim: int) -> pd.DataFra
     was, now = Period(team, int(before["start"].min()), at, before), Period(team, at, high, after)
     grid, described, _ = grid_for(before, was.low, weeks)
     chosen, then = select(h, was), select(h, now)
-    frame = _rows(estimate(actual(then, now, h.as_of), _rng(seed, 0, team + "/after"), n_sim),
-                  estimate(retimed(chosen, was, grid, h), _rng(seed, weeks, team), n_sim))
-    base = estimate(actual(chosen, was, h.as_of), _rng(seed, 0, team), n_sim)
+    rng, later = _rng(seed, 0, team), _rng(seed, 0, team + "/after")
+    counts = resample(len(chosen.items), rng, n_sim)
+    frame = _rows(estimate(actual(then, now, h.as_of), resample(len(then.items), later, n_sim), later),
+                  estimate(retimed(chosen, was, grid, h), counts, _rng(seed, weeks, team)))
+    base = estimate(actual(chosen, was, h.as_of), counts, rng)
     for i, column in enumerate(("before", "before_ci_low", "before_ci_high", "n_before")):
         frame[column] = frame["metric"].map(lambda m, i=i: base[m][i])
     frame["overlap"] = (np.maximum(frame["ci_low"], frame["actual_ci_low"])

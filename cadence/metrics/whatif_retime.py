@@ -212,6 +212,22 @@ def _grid_timeboxes(start: np.ndarray, finish: np.ndarray, ends: np.ndarray, box
 
 def retimed(s: Selection, p: Period, grid: g.Grid, h: History) -> g.Outcomes:
     """The period's figures had its items lived on ``grid`` (one row per phase)."""
+    return retimed_many(s, p, [grid], h)[0]
+
+
+def retimed_many(s: Selection, p: Period, grids: Sequence[g.Grid], h: History) -> list[g.Outcomes]:
+    """``retimed`` for several grids, judging all their sprint-end timeboxes in one call."""
+    start = np.where(s.started, s.items["start"], h.as_of)
+    boxed = s.started & s.items["sprint_end_kind"].fillna(False).to_numpy(dtype=bool)
+    ends = [g.next_boundary(start, grid) for grid in grids]  # the end of the grid sprint it started in
+    judged = _grid_timeboxes(start, s.items["finish"].to_numpy(), np.vstack(ends), boxed, h.ctx)
+    cut = np.cumsum([e.shape[0] for e in ends])[:-1]
+    per_grid = zip(*(np.split(part, cut) for part in judged))
+    return [_on_grid(s, p, grid, h, boxed, boxes) for grid, boxes in zip(grids, per_grid)]
+
+
+def _on_grid(s: Selection, p: Period, grid: g.Grid, h: History, boxed: np.ndarray,
+             boxes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> g.Outcomes:
     it, as_of = s.items, h.as_of
     start, finish = np.where(s.started, it["start"], as_of), it["finish"].to_numpy()
     # An item is in sprints from its first entry into a running one until it is done, unless it
@@ -225,10 +241,9 @@ def retimed(s: Selection, p: Period, grid: g.Grid, h: History) -> g.Outcomes:
     review_event = s.in_sprints[None, :] & (checkin <= life_end[None, :])
     headline, headline_event = _earliest(it["observed_at"].to_numpy()[None, :],
                                          np.where(review_event, checkin, g.NAT), as_of)
-    boxed = s.started & it["sprint_end_kind"].fillna(False).to_numpy(dtype=bool)
-    timebox_h, overrun, known = _grid_timeboxes(start, finish, g.next_boundary(start, grid), boxed, h.ctx)
     until = np.minimum(np.where(finish != g.NAT, finish, as_of + 1) - 1, life_end)
     carry = g.boundaries_between(after, until, grid)
+    timebox_h, overrun, known = boxes
     return g.Outcomes(
         started=s.started, review_h=_hours(np.where(review_event, checkin, as_of), start),
         review_event=review_event, headline_h=_hours(headline, start), headline_event=headline_event,
