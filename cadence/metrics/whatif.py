@@ -103,7 +103,8 @@ METRICS = {  # name: (label, unit, better, mechanism, assumption)
 SMALL_ITEMS, SMALL_SPRINTS = 20, 6  # below these the interval is rough, and the row says so
 WEEKS = (1, 2, 3)
 COLUMNS = ["metric", "actual", "predicted", "ci_low", "ci_high", "mechanism", "assumption", "actual_ci_low",
-           "actual_ci_high", "label", "unit", "better", "not_modelled", "warning", "team", "weeks", "grid", "boundary", "phase",
+           "actual_ci_high", "label", "unit", "better", "not_modelled", "warning", "team", "weeks", "grid",
+           "boundary", "phase",
            "n_actual", "n_predicted"]
 
 
@@ -293,6 +294,8 @@ def _backtest_one(h: History, switch: dict, seed: int, n_sim: int) -> pd.DataFra
     base = estimate(actual(chosen, was, h.as_of), counts, rng)
     for i, column in enumerate(("before", "before_ci_low", "before_ci_high", "n_before")):
         frame[column] = frame["metric"].map(lambda m, i=i: base[m][i])
+    frame["warning"] = [_warning(m, a, p, b) for m, a, p, b in
+                        frame[["metric", "n_actual", "n_predicted", "n_before"]].itertuples(index=False)]
     frame["overlap"] = (np.maximum(frame["ci_low"], frame["actual_ci_low"])
                         <= np.minimum(frame["ci_high"], frame["actual_ci_high"]))
     return frame.assign(team=team, switch_at=switch["switch_at"], before_cadence=switch["before_cadence"],

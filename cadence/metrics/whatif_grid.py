@@ -210,7 +210,8 @@ def _sprint_mean(values: np.ndarray, n_sprints: np.ndarray, phase: np.ndarray, d
     return row_nanmean(np.where(slots < count, values[phase[:, None], picked], np.nan))
 
 
-def figures(o: Outcomes, phase: np.ndarray, counts: np.ndarray, draws: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def figures(o: Outcomes, phase: np.ndarray, counts: np.ndarray,
+            draws: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Every figure for each of S samples: ``phase`` (S,) picks a calendar, ``counts`` (S, N) how
     often each item is in the sample, ``draws`` (S, >= sprints) uniform numbers that resample the
     sprints (None: all of them). Samples are handled a phase at a time (P <= 3)."""

@@ -69,7 +69,8 @@ def _items_sql(ctx: Context, teams: str) -> str:
            coalesce(b.overrun, FALSE) AS overrun, coalesce(b.known, FALSE) AS known,
            {kind} AND (b.rule IS NULL OR b.rule = 'sprint_end') AS sprint_end_kind
     FROM {timing} t
-    LEFT JOIN {fb} f USING (source, key) LEFT JOIN first_in fi USING (iid) LEFT JOIN last_in li USING (iid) LEFT JOIN carried c USING (iid) LEFT JOIN {boxes} b USING (source, key)
+    LEFT JOIN {fb} f USING (source, key) LEFT JOIN first_in fi USING (iid) LEFT JOIN last_in li USING (iid)
+    LEFT JOIN carried c USING (iid) LEFT JOIN {boxes} b USING (source, key)
     WHERE t.team IN ({teams})
     """
 
@@ -112,7 +113,8 @@ def select(h: History, p: Period) -> Selection:
     learn = learn[inside(learn["occurred_at"]) | learn["sprint_key"].isin(closed)]
     items = items[inside(items["start"])].reset_index(drop=True)
     return Selection(
-        items, np.ones(len(items), dtype=bool), (items["first_in"] != g.NAT).to_numpy(), learn["occurred_at"].to_numpy(),
+        items, np.ones(len(items), dtype=bool), (items["first_in"] != g.NAT).to_numpy(),
+        learn["occurred_at"].to_numpy(),
         learn["sprint_key"].to_numpy(dtype=object))
 
 

@@ -56,7 +56,8 @@ def whatif_slide(deck, d, data, scrub: Text) -> None:
         pp.notes(slide, lines)
         return
     header, rows = _rows(part)
-    height = pp.table(slide, header, rows, pp.Box(0.4, 1.3, 12.5, 3.6), size=11, weights=[2.6] + [1.6] * (len(header) - 1))
+    weights = [2.6] + [1.6] * (len(header) - 1)
+    height = pp.table(slide, header, rows, pp.Box(0.4, 1.3, 12.5, 3.6), size=11, weights=weights)
     lines = [
         "Only what follows from the calendar moves: check-ins, sprint-end timeboxes, carry-overs, weeks with a "
         "learning. Starts, finishes, comments and learnings keep their real times. 95% intervals.",
