@@ -104,8 +104,7 @@ SMALL_ITEMS, SMALL_SPRINTS = 20, 6  # below these the interval is rough, and the
 WEEKS = (1, 2, 3)
 COLUMNS = ["metric", "actual", "predicted", "ci_low", "ci_high", "mechanism", "assumption", "actual_ci_low",
            "actual_ci_high", "label", "unit", "better", "not_modelled", "warning", "team", "weeks", "grid",
-           "boundary", "phase",
-           "n_actual", "n_predicted"]
+           "boundary", "phase", "n_actual", "n_predicted"]
 
 
 def grid_for(sprints: pd.DataFrame, low: int, weeks: int, phase: Phase = None) -> tuple[g.Grid, str, str]:
