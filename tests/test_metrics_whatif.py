@@ -249,6 +249,9 @@ def test_every_row_says_what_is_not_modelled_and_bad_input_is_one_clear_error(db
 
     _two_sprints(db_path, [("A", 3, 5)])
     frame = _what_if(db_path, at(30), 1)
+    from test_metrics_frames import FRAMES  # the columns docs/frames.md promises
+
+    assert list(frame.columns) == FRAMES["what_if"].split(", ")
     assert list(frame.columns[:7]) == ["metric", "actual", "predicted", "ci_low", "ci_high", "mechanism", "assumption"]
     assert frame["not_modelled"].str.contains("throughput, scope added and say/do").all()
     assert set(frame["metric"]) == set(CALENDAR)
