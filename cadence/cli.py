@@ -230,6 +230,21 @@ def slides(
 
 
 @app.command()
+def whatif(
+    team: str = typer.Option(..., "--team", help="Team name."),
+    weeks: int = typer.Option(..., "--weeks", help="The other cadence: 1, 2 or 3 weeks."),
+    db: Optional[Path] = DbOption,
+    seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo and bootstrap."),
+    phase: Optional[str] = typer.Option(None, "--phase", help="'random', weeks after the first sprint (0..k-1), or a boundary time."),
+    as_of: Optional[datetime] = AsOfOption,
+) -> None:
+    """What the calendar alone would change on another sprint grid, from the team's own history."""
+    from cadence.report.whatif_text import whatif_table
+
+    _say(whatif_table(_open(db).what_if(team=team, weeks=weeks, as_of=as_of, seed=seed, phase=phase)))
+
+
+@app.command()
 def nightly(
     config: Optional[Path] = typer.Option(None, "--config", help="Configuration listing [[sources]] (default ./cadence.toml)."),
     db: Optional[Path] = DbOption,

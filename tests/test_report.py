@@ -33,7 +33,7 @@ from test_charts import (  # noqa: E402  (hand-built frames with the docs/frames
 AS_OF = datetime(2024, 3, 1, 12, tzinfo=timezone.utc)
 EVIL = "<script>alert('pwned')</script>"
 PEOPLE = ["Alice Secret", "alice@example.com", "5b10ac8d82e05b22cc7d4ef5"]
-N_CHARTS = 12
+N_CHARTS = 14  # 12, and the two What if charts
 # Issue 16: a formula for a spreadsheet, a right-to-left override that shows "ecilA" as "Alice",
 # and a 20,000-character word that made tables 273,000 px wide.
 FORMULA = '=HYPERLINK("https://evil.invalid/steal","click me")'

@@ -11,6 +11,7 @@ from cadence.charts.theme import CADENCE_COLOURS, CADENCES, THEME_NAME, cadence_
 from cadence.charts.trends import (
     carry_counts, learnings_per_week, metric_trend, overrun_rate, overrun_sizes, weeks_with_learning,
 )
+from cadence.charts.whatif import what_if, what_if_backtest
 
 __all__ = [
     "AnyChart",
@@ -35,4 +36,6 @@ __all__ = [
     "scorecard",
     "team_timeline",
     "weeks_with_learning",
+    "what_if",
+    "what_if_backtest",
 ]

@@ -14,13 +14,13 @@ import pandas as pd
 
 from cadence.config import Config
 from cadence.metrics import compare, feedback as _feedback, km, learnings as _learnings
-from cadence.metrics import reconcile, sprint_report, timebox, timing, verdict as _verdict, weekly
+from cadence.metrics import reconcile, sprint_report, timebox, timing, verdict as _verdict, weekly, whatif as _whatif
 from cadence.metrics.sql import Context
 
 __all__ = [
     "sprints", "issues", "by_sprint", "by_week", "feedback", "feedback_summary", "feedback_curves",
     "overruns", "timebox_problems", "learnings", "compare_cadences", "cadence_differences", "switches", "verdict",
-    "reconciliation", "reconciliation_keys",
+    "reconciliation", "reconciliation_keys", "what_if", "what_if_all", "what_if_backtest",
 ]
 
 Con = duckdb.DuckDBPyConnection
@@ -106,6 +106,8 @@ def reconciliation_keys(con: Con, *, as_of: datetime, config: Config) -> pd.Data
     """Every key that only we or only Jira count, per sprint and count, with its likely cause and link."""
     with Context(con, as_of, config) as ctx:
         return reconcile.reconciliation_keys(ctx)
+
+
 def cadence_differences(
     con: Con, *, as_of: datetime, config: Config, seed: int = 0, n_boot: int = 2000
 ) -> pd.DataFrame:
@@ -125,6 +127,27 @@ def verdict_from(per_sprint: pd.DataFrame, seed: int = 0, n_boot: int = 2000) ->
 def verdict(con: Con, *, as_of: datetime, config: Config, seed: int = 0, n_boot: int = 2000) -> pd.DataFrame:
     """One row per question of PRODUCT.md: the answer, its number and interval, the evidence word, the trade-off."""
     return verdict_from(by_sprint(con, as_of=as_of, config=config), seed=seed, n_boot=n_boot)
+
+
+def what_if(
+    con: Con, *, as_of: datetime, config: Config, team: str, weeks: int, seed: int = 0,
+    phase: _whatif.Phase = None, n_sim: int = 1000,
+) -> pd.DataFrame:
+    """The team's calendar-driven figures re-timed onto a ``weeks``-week grid, beside the actual ones."""
+    with Context(con, as_of, config) as ctx:
+        return _whatif.what_if(ctx, team, weeks, seed=seed, phase=phase, n_sim=n_sim)
+
+
+def what_if_all(con: Con, *, as_of: datetime, config: Config, seed: int = 0, n_sim: int = 1000) -> pd.DataFrame:
+    """``what_if`` for every team and every 1-, 2- and 3-week grid."""
+    with Context(con, as_of, config) as ctx:
+        return _whatif.what_if_all(ctx, seed=seed, n_sim=n_sim)
+
+
+def what_if_backtest(con: Con, *, as_of: datetime, config: Config, seed: int = 0, n_sim: int = 1000) -> pd.DataFrame:
+    """For each team that switched cadence: its after period predicted from its before period, and the truth."""
+    with Context(con, as_of, config) as ctx:
+        return _whatif.backtest(ctx, seed=seed, n_sim=n_sim)
 
 
 def _check_by(by: str) -> str:

@@ -63,6 +63,8 @@ class ReportData:
     verdict: pd.DataFrame = field(default_factory=pd.DataFrame)
     timebox_problems: pd.DataFrame = field(default_factory=pd.DataFrame)
     config: Config = field(default_factory=Config)
+    what_if: pd.DataFrame | None = None  # every team on 1-, 2- and 3-week grids (metrics.what_if_all)
+    what_if_backtest: pd.DataFrame | None = None
 
     @property
     def synthetic(self) -> bool:
@@ -136,6 +138,8 @@ def _collect(wh: Warehouse, when: datetime, n_boot: int, workers: int) -> Report
         "problems": wh.problems,
         "runs": wh.runs,
         "without_history": lambda: wh.query(_WITHOUT_HISTORY),
+        "what_if": lambda: wh.what_if_all(as_of=when),
+        "what_if_backtest": lambda: wh.what_if_backtest(as_of=when),
         "people": lambda: wh.query(_PEOPLE),
     }
     # A writable warehouse migrates on every connect; keep those connections one at a time.

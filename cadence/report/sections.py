@@ -17,6 +17,7 @@ from cadence.report.assets import chart_div
 from cadence.report.data import ReportData
 from cadence.report.html import Column, esc, esc_text, fmt_date, fmt_number, fmt_percent, raw_block, table
 from cadence.report.tables import listing
+from cadence.report.whatif_section import after_comparison
 
 Section = tuple[str, dict[str, AnyChart]]
 SectionFn = Callable[[ReportData, Any], Section]
@@ -196,7 +197,7 @@ def comparison(data: ReportData, scrub: Callable[[Any], str]) -> Section:
         + charts_markup(named_all, {})
         + raw_block(listing(shown, COMPARE_COLUMNS, scrub, "cadences"))
     )
-    return markup, {**named_switch, **named_all}
+    return after_comparison(markup, {**named_switch, **named_all}, data, scrub)  # then "What if"
 
 
 def feedback(data: ReportData, scrub: Callable[[Any], str]) -> Section:

@@ -28,6 +28,7 @@ from cadence.report.deck import SprintDeck, neutralised_deck, sprint_deck
 from cadence.report.html import Scrubber, fmt_date, fmt_number, fmt_percent, fmt_time
 from cadence.report.render import quarto_path, render_revealjs
 from cadence.report.sections import QUESTIONS
+from cadence.report.whatif_slide import whatif_slide
 from cadence.warehouse.api import Warehouse
 
 log = logging.getLogger(__name__)
@@ -285,7 +286,7 @@ def verdict_slide(deck, s: Inputs) -> None:
 SLIDES: list[Callable[[Any, Inputs], None]] = [
     title_slide, scorecard_slide, feedback_slide, overrun_slide, overrun_items_slide, learnings_slide,
     *(partial(comparison_slide, part=i) for i in range(len(COMPARISON_GROUPS))),
-    verdict_slide,
+    whatif_slide, verdict_slide,
 ]
 
 

@@ -159,6 +159,7 @@ class Warehouse:
     def reconciliation_keys(self, as_of: datetime | str | None = None) -> pd.DataFrame:
         """Each key only we or only Jira count, with its likely cause and link."""
         return self._metric("reconciliation_keys", as_of)
+
     def cadence_differences(
         self, as_of: datetime | str | None = None, seed: int = 0, n_boot: int = 2000
     ) -> pd.DataFrame:
@@ -168,6 +169,22 @@ class Warehouse:
     def verdict(self, as_of: datetime | str | None = None, seed: int = 0, n_boot: int = 2000) -> pd.DataFrame:
         """The four questions answered: answer, evidence (clear | suggestive | can't tell), numbers, trade-off."""
         return self._metric("verdict", as_of, seed=seed, n_boot=n_boot)
+
+    def what_if(
+        self, team: str, weeks: int, as_of: datetime | str | None = None, seed: int = 0,
+        phase: int | str | datetime | None = None, n_sim: int = 1000,
+    ) -> pd.DataFrame:
+        """The team's calendar-driven figures on a ``weeks``-week grid: metric, actual, predicted,
+        ci_low, ci_high, mechanism, assumption, ... (throughput, scope added and say/do not modelled)."""
+        return self._metric("what_if", as_of, team=team, weeks=weeks, seed=seed, phase=phase, n_sim=n_sim)
+
+    def what_if_all(self, as_of: datetime | str | None = None, seed: int = 0, n_sim: int = 1000) -> pd.DataFrame:
+        """``what_if`` for every team on 1-, 2- and 3-week grids."""
+        return self._metric("what_if_all", as_of, seed=seed, n_sim=n_sim)
+
+    def what_if_backtest(self, as_of: datetime | str | None = None, seed: int = 0, n_sim: int = 1000) -> pd.DataFrame:
+        """For each team that switched cadence: its after period predicted from its before period, and the truth."""
+        return self._metric("what_if_backtest", as_of, seed=seed, n_sim=n_sim)
 
 
 def open_warehouse(
