@@ -56,7 +56,7 @@ def whatif_slide(deck, s: Any) -> None:
         return
     header, rows = _rows(part)
     weights = [2.6] + [1.6] * (len(header) - 1)
-    box = pp.Box(0.4, 1.3, 12.5, 4.3)
+    box = pp.Box(0.4, 1.3, 12.5, 5.9)  # the table takes what it needs; the lines get the rest
     height, shown = pp.table(slide, header, rows, box, size=12, weights=weights)
     lines = [
         "Only what follows from the calendar moves: check-ins, sprint-end timeboxes, carry-overs, weeks with a "
