@@ -6,6 +6,12 @@ cheaply, and table digests to compare warehouses.
   truncates the JSON, answers 429/502/503 itself, stalls, or echoes the request's Authorization
   header back in an error body (a malicious server). Every request it sees is counted, and a test
   can run a callback on the n-th one (to SIGKILL the client at a known point).
+  The hostile behaviours of issue 16 are faults too: ``drip`` (one byte every few seconds),
+  ``redirect`` (a 302 whose Location carries the credentials percent-encoded), and ``rewrite``,
+  which edits the request or the answer (``Exchange``); the factories below build the rewrites:
+  a repeated page cursor, the same page again, a 200 error object, a list for an object, a low
+  ``total``, nesting 490 levels deep, a 5,000-digit number, terminal control codes in an error,
+  and the token echoed inside an issue in every encoding.
 - ``Zygote`` is one Python process that has imported cadence once and forks a child per run of
   ``cadence.cli.main(argv)``: each child is a real process running the real CLI, and killing it
   costs no interpreter start-up, so 20 kills stay fast.
@@ -33,7 +39,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, quote, urlencode, urlparse
 
 import duckdb
 
@@ -43,13 +49,32 @@ _PORT = re.compile(r"http://127\.0\.0\.1:\d+")
 
 # -- the proxy -----------------------------------------------------------------------------------
 @dataclass
+class Exchange:
+    """One request and its answer, as a ``rewrite`` fault sees and changes them."""
+
+    method: str
+    path: str
+    request_headers: dict[str, str]
+    request_body: bytes | None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@dataclass
 class Fault:
-    """What to do to one request. ``kind``: drop | truncate | status | stall | echo."""
+    """What to do to one request. ``kind``: drop | truncate | status | stall | echo | drip | redirect | rewrite.
+
+    ``rewrite`` calls ``before(exchange)`` (it may change the path or body sent upstream, or answer
+    itself by setting ``status``/``body`` and returning True) and ``after(exchange)`` on the answer.
+    """
 
     kind: str
     status: int = 503
     seconds: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    before: Callable[[Exchange], bool] | None = None
+    after: Callable[[Exchange], None] | None = None
 
 
 @dataclass
@@ -69,7 +94,7 @@ class FaultProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.plan: dict[int, Fault] = {}
-        self.rules: list[tuple[str, Fault, list[int]]] = []  # (path part, fault, [remaining or -1])
+        self.rules: list[tuple[str, Fault, list[int], str | None]] = []  # (path part, fault, [remaining or -1, skip], body part)
         self.seen: list[ProxySeen] = []
         self.on_request: Callable[[int], None] | None = None
         self.faults_injected = 0
@@ -92,26 +117,31 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def every(self, path_part: str, fault: Fault, times: int = -1) -> None:
-        """Apply ``fault`` to the next ``times`` requests whose path contains ``path_part`` (-1: all)."""
+    def every(self, path_part: str, fault: Fault, times: int = -1, skip: int = 0, body: str | None = None) -> None:
+        """Apply ``fault`` to the next ``times`` requests whose path contains ``path_part`` (-1: all),
+        after letting ``skip`` of them through; with ``body``, only to requests whose body contains it."""
         with self._lock:
-            self.rules.append((path_part, fault, [times]))
+            self.rules.append((path_part, fault, [times, skip], body))
 
     def clear(self) -> None:
         with self._lock:
             self.plan.clear()
             self.rules.clear()
 
-    def _fault_for(self, method: str, path: str) -> tuple[int, Fault | None]:
+    def _fault_for(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Fault | None]:
         with self._lock:
             number = len(self.seen) + 1
             fault = self.plan.pop(number, None)
             if fault is None:
-                for part, rule, left in self.rules:
-                    if part in path and left[0] != 0:
-                        left[0] -= 1
-                        fault = rule
-                        break
+                for part, rule, left, in_body in self.rules:
+                    if part not in path or left[0] == 0 or (in_body and in_body.encode() not in (body or b"")):
+                        continue
+                    if left[1] > 0:
+                        left[1] -= 1
+                        continue
+                    left[0] -= 1
+                    fault = rule
+                    break
             self.faults_injected += fault is not None
             self.seen.append(ProxySeen(method, path, fault.kind if fault else None))
             return number, fault
@@ -127,7 +157,7 @@ def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         def _serve(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            number, fault = proxy._fault_for(method, self.path)
+            number, fault = proxy._fault_for(method, self.path, body)
             if proxy.on_request is not None:
                 proxy.on_request(number)
             if fault and fault.kind == "stall":
@@ -137,6 +167,20 @@ def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if fault and fault.kind == "status":
                 return self._send(fault.status, json.dumps({"errorMessages": ["injected"], "message": "injected"}).encode(),
                                   fault.headers)
+            if fault and fault.kind == "redirect":
+                # A server that sends the client elsewhere with its credentials in the URL, percent-encoded.
+                sent = self.headers.get("Authorization", "")
+                sep = "&" if "?" in self.path else "?"
+                return self._send(302, b"", {"Location": f"{self.path}{sep}auth={quote(sent, safe='')}"})
+            if fault and fault.kind == "rewrite":
+                exchange = Exchange(method, self.path, dict(self.headers), body)
+                if fault.before is not None and fault.before(exchange):
+                    return self._send(exchange.status, exchange.body, exchange.headers)
+                self.path, body = exchange.path, exchange.request_body
+                exchange.status, exchange.headers, exchange.body = self._forward(method, body)
+                if fault.after is not None:
+                    fault.after(exchange)
+                return self._send(exchange.status, exchange.body, exchange.headers)
             if fault and fault.kind == "echo":
                 # A malicious or broken server that reflects the credentials it was sent.
                 sent = self.headers.get("Authorization", "")
@@ -146,6 +190,19 @@ def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             status, headers, data = self._forward(method, body)
             if fault and fault.kind == "truncate":
                 return self._send(status, data[: max(1, len(data) // 2)], headers)
+            if fault and fault.kind == "drip":
+                # The whole answer, status line included, one byte every `seconds`: no read ever times out.
+                head = f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+                try:
+                    for byte in head.encode() + data:
+                        if proxy._stop.wait(fault.seconds):
+                            break
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                except OSError:
+                    pass
+                self.close_connection = True
+                return
             if fault and fault.kind == "drop":
                 # Promise the whole body, send half of it, and hang up.
                 self.send_response(status)
@@ -163,7 +220,7 @@ def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             target = urlparse(proxy.upstream)
             conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
             try:
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "content-length")}
                 conn.request(method, self.path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
@@ -192,6 +249,151 @@ def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+# -- hostile answers (issue 16), as rewrite faults ----------------------------------------------------
+def _edit_json(exchange: Exchange, edit: Callable[[Any], Any]) -> None:
+    try:
+        body = json.loads(exchange.body)
+    except ValueError:
+        return
+    exchange.body = json.dumps(edit(body)).encode()
+
+
+def _connections(body: Any) -> list[dict[str, Any]]:
+    """The top-level connections of a GitHub GraphQL answer (repository.issues and the like)."""
+    data = body.get("data") if isinstance(body, dict) else None
+    found = []
+    for parent in (data or {}).values():
+        if isinstance(parent, dict):
+            found += [c for c in parent.values() if isinstance(c, dict) and isinstance(c.get("pageInfo"), dict)]
+    return found
+
+
+def repeated_cursor() -> Fault:
+    """Every page hands on the first page's cursor again: Jira's ``nextPageToken``, GitHub's ``endCursor``."""
+    first: dict[str, Any] = {}
+
+    def after(exchange: Exchange) -> None:
+        def edit(body: Any) -> Any:
+            if isinstance(body, dict) and body.get("nextPageToken"):
+                body["nextPageToken"] = first.setdefault("token", body["nextPageToken"])
+                body["isLast"] = False
+            for conn in _connections(body):
+                if conn["pageInfo"].get("endCursor"):
+                    conn["pageInfo"]["endCursor"] = first.setdefault("cursor", conn["pageInfo"]["endCursor"])
+                    conn["pageInfo"]["hasNextPage"] = True
+            return body
+        _edit_json(exchange, edit)
+
+    return Fault("rewrite", after=after)
+
+
+def same_page() -> Fault:
+    """The server ignores where the client asked to start (``startAt``, ``after``) and says there is more."""
+    def before(exchange: Exchange) -> bool:
+        url = urlparse(exchange.path)
+        query = [(k, v) for k, v in parse_qsl(url.query) if k not in ("startAt", "nextPageToken")]
+        exchange.path = url.path + ("?" + urlencode(query) if query else "")
+        if exchange.request_body:
+            request = json.loads(exchange.request_body)
+            if isinstance(request.get("variables"), dict):
+                request["variables"]["after"] = None
+            exchange.request_body = json.dumps(request).encode()
+        return False
+
+    def after(exchange: Exchange) -> None:
+        def edit(body: Any) -> Any:
+            if isinstance(body, dict) and "isLast" in body:
+                body["isLast"] = False
+            for conn in _connections(body):
+                conn["pageInfo"]["hasNextPage"] = True
+            return body
+        _edit_json(exchange, edit)
+
+    return Fault("rewrite", before=before, after=after)
+
+
+def answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Fault:
+    """Answer this instead, without asking the server (a 200 error object, a list, ...)."""
+    def before(exchange: Exchange) -> bool:
+        exchange.status, exchange.headers = status, dict(headers or {})
+        exchange.body = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return True
+
+    return Fault("rewrite", before=before)
+
+
+def error_object() -> Fault:
+    """A 200 whose body is a Jira error object (what a proxy or a plugin in front of Jira may send)."""
+    return answer(200, {"errorMessages": ["The value 'BEN' does not exist for the field 'project'."], "errors": {}})
+
+
+def wrapped_in_list() -> Fault:
+    """The real answer, inside a top-level list where an object belongs."""
+    return Fault("rewrite", after=lambda exchange: _edit_json(exchange, lambda body: [body]))
+
+
+def lower_total(total: int) -> Fault:
+    """``total`` lower than the truth (Jira's total is an estimate)."""
+    def edit(body: Any) -> Any:
+        if isinstance(body, dict) and "total" in body:
+            body["total"] = total
+        return body
+
+    return Fault("rewrite", after=lambda exchange: _edit_json(exchange, edit))
+
+
+def splice(marker: str, text: str | Callable[[Exchange], str]) -> Fault:
+    """Insert raw JSON ``text`` after the first ``marker`` of the answer (so it can be anything, even
+    nesting no JSON library would write)."""
+    def after(exchange: Exchange) -> None:
+        value = text(exchange) if callable(text) else text
+        exchange.body = exchange.body.replace(marker.encode(), marker.encode() + value.encode(), 1)
+
+    return Fault("rewrite", after=after)
+
+
+JIRA_ISSUE, GITHUB_NODE = '"fields": {', '"nodes": [{'
+
+
+def deep_description(marker: str = JIRA_ISSUE, levels: int = 490) -> Fault:
+    """A description in Atlassian Document Format nested ``levels`` deep, after ``marker`` (an issue's fields)."""
+    deep = '{"type": "doc", "content": [' * levels + ']}' * levels
+    return splice(marker, f'"description": {deep}, ')
+
+
+def deep_value(marker: str, levels: int = 5000) -> Fault:
+    """A value nested deeper than Python's JSON reader follows (it raises RecursionError)."""
+    return splice(marker, f'"deep": {"[" * levels}{"]" * levels}, ')
+
+
+def huge_number(marker: str, digits: int = 5000) -> Fault:
+    """A number of ``digits`` digits, more than Python turns into an int (4,300)."""
+    return splice(marker, f'"huge": {"9" * digits}, ')
+
+
+CONTROL_TEXT = "\x1b]0;pwned\x07\x1b[2K\rcadence: sync ok \u202eecilA"
+
+
+def control_codes(status: int = 400) -> Fault:
+    """An error whose text would retitle the terminal, erase the line and print "sync ok" over it."""
+    return answer(status, {"errorMessages": [CONTROL_TEXT], "message": CONTROL_TEXT, "errors": {}})
+
+
+def token_in_field(marker: str, field_name: str) -> Fault:
+    """The credential the request carried, echoed into the first record in four encodings:
+    plain, percent-encoded, base64 and JSON-escaped (``\\/``)."""
+    import base64
+
+    def text(exchange: Exchange) -> str:
+        sent = exchange.request_headers.get("Authorization", "")
+        scheme, _, value = sent.partition(" ")
+        token = base64.b64decode(value).decode().split(":", 1)[-1] if scheme.lower() == "basic" else value
+        forms = [token, quote(token, safe=""), base64.b64encode(token.encode()).decode(), token.replace("/", "\\/")]
+        return f'"{field_name}": {json.dumps(" | ".join(forms))}, '
+
+    return splice(marker, text)
+
+
 # -- the zygote ----------------------------------------------------------------------------------
 class Zygote:
     """A process that imported cadence once and forks one child per CLI run.
@@ -218,14 +420,16 @@ class Zygote:
         self.proc.stdin.flush()
         return self._read()
 
-    def start(self, argv: list[str], env: dict[str, str], cwd: Path) -> int:
-        return int(self._ask({"run": argv, "env": env, "cwd": str(cwd)}))
+    def start(self, argv: list[str], env: dict[str, str], cwd: Path, policy: dict[str, float] | None = None) -> int:
+        """Fork a child running ``cadence argv``; ``policy`` replaces RetryPolicy defaults in it (shorter
+        deadlines and backoff, so that a test of a slow server need not wait the production minutes)."""
+        return int(self._ask({"run": argv, "env": env, "cwd": str(cwd), "policy": policy or {}}))
 
     def wait(self, pid: int) -> int:
         return int(self._ask({"wait": pid}))
 
-    def run(self, argv: list[str], env: dict[str, str], cwd: Path) -> int:
-        return self.wait(self.start(argv, env, cwd))
+    def run(self, argv: list[str], env: dict[str, str], cwd: Path, policy: dict[str, float] | None = None) -> int:
+        return self.wait(self.start(argv, env, cwd, policy))
 
     def output(self, pid: int) -> tuple[str, str]:
         return ((self.out_dir / f"{pid}.out").read_text(), (self.out_dir / f"{pid}.err").read_text())
@@ -267,6 +471,17 @@ def _child(message: dict[str, Any], out_dir: str) -> None:
         os.dup2(err, 2)
         sys.stdin.close()
         from cadence.cli import main
+
+        if message.get("policy"):
+            import dataclasses
+
+            from cadence.sources import http
+
+            names = [f.name for f in dataclasses.fields(http.RetryPolicy) if f.name != "sleep"]
+            defaults = list(http.RetryPolicy.__init__.__defaults__)
+            for name, value in message["policy"].items():
+                defaults[names.index(name)] = value
+            http.RetryPolicy.__init__.__defaults__ = tuple(defaults)
 
         try:
             main(message["run"])

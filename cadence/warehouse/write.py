@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 import duckdb
 import pandas as pd
 
-from cadence.records import Batch
+from cadence.records import Batch, Problem
+from cadence.text import SECRETS
+from cadence.warehouse.connection import rollback
 
 # Natural keys of every table that records are saved to.
 KEYS: dict[str, tuple[str, ...]] = {
@@ -111,16 +114,65 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Mapping[st
 def save_cursor(con: duckdb.DuckDBPyConnection, cursor: Cursor) -> None:
     con.execute(
         "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, now(), ?)",
-        [cursor.source, cursor.scope, cursor.value, _cell_json(dict(cursor.details or {}))],
+        [cursor.source, SECRETS.redact(cursor.scope), cursor.value,
+         _cell_json(SECRETS.redact_value(dict(cursor.details or {})))],
     ).fetchall()
+
+
+# A sprint planned to start before this, or to last longer than this, has dates that cannot be
+# meant (a 1970 start is an empty date read as 0); it is kept as given and counted.
+EARLIEST_SPRINT = datetime(2001, 1, 1, tzinfo=timezone.utc)
+LONGEST_SPRINT = timedelta(days=366)
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if pd.isna(stamp):
+        return None
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
+
+
+def sprint_problems(sprints: Iterable[Mapping[str, Any]]) -> list[Problem]:
+    """Data-quality rows for sprints whose planned dates cannot be right: an end at or before the
+    start, a start before 2001, a length over a year. Such a sprint has no cadence bucket (1, 2 or 3 weeks)."""
+    found = []
+    for sprint in sprints:
+        start, end = _instant(sprint.get("planned_start")), _instant(sprint.get("planned_end"))
+        if start is None:
+            continue
+        problem, detail = None, f"planned {start:%Y-%m-%d %H:%M} to {f'{end:%Y-%m-%d %H:%M}' if end else 'no end'} UTC"
+        if end is not None and end <= start:
+            problem = "sprint_ends_before_start"
+        elif start < EARLIEST_SPRINT:
+            problem = "implausible_sprint_start"
+        elif end is not None and end - start > LONGEST_SPRINT:
+            problem = "implausible_sprint_length"
+        if problem:
+            found.append(Problem(source=str(sprint.get("source")), entity="sprint",
+                                 entity_id=str(sprint.get("sprint_id") or sprint.get("sprint_key")), problem=problem,
+                                 detail=f"{detail}; kept as given, outside the 1-, 2- and 3-week cadences"))
+    return found
+
+
+def storable(batch: Batch) -> Batch:
+    """``batch`` as it may be stored: every secret redacted, in every encoding, from every table
+    (a server may echo a token inside an issue field), and sprints with impossible dates counted."""
+    redacted = replace(batch, **{f.name: SECRETS.redact_rows(getattr(batch, f.name)) for f in fields(batch)})
+    problems = sprint_problems(redacted.sprints)
+    return replace(redacted, problems=redacted.problems + problems) if problems else redacted
 
 
 def save(con: duckdb.DuckDBPyConnection, batch: Batch, cursor: Cursor | None = None) -> dict[str, int]:
     """Save a batch and, when given, the cursor that covers it, in one transaction.
 
     Returns how many rows each table received. A failure rolls everything back, so a killed
-    or failed sync resumes from the last cursor with nothing half-written.
+    or failed sync resumes from the last cursor with nothing half-written. What is stored is
+    ``storable(batch)``: no secret, and impossible sprint dates counted.
     """
+    batch = storable(batch)
     counts: dict[str, int] = {}
     con.execute("BEGIN TRANSACTION")
     try:
@@ -139,7 +191,7 @@ def save(con: duckdb.DuckDBPyConnection, batch: Batch, cursor: Cursor | None = N
             save_cursor(con, cursor)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return counts
 
