@@ -63,7 +63,8 @@ class Exchange:
 
 @dataclass
 class Fault:
-    """What to do to one request. ``kind``: drop | truncate | status | stall | echo | drip | redirect | rewrite.
+    """What to do to one request. ``kind``: drop | truncate | status | stall | echo | drip | drip_body |
+    redirect | rewrite.
 
     ``rewrite`` calls ``before(exchange)`` (it may change the path or body sent upstream, or answer
     itself by setting ``status``/``body`` and returning True) and ``after(exchange)`` on the answer.
@@ -190,11 +191,15 @@ def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             status, headers, data = self._forward(method, body)
             if fault and fault.kind == "truncate":
                 return self._send(status, data[: max(1, len(data) // 2)], headers)
-            if fault and fault.kind == "drip":
-                # The whole answer, status line included, one byte every `seconds`: no read ever times out.
+            if fault and fault.kind in ("drip", "drip_body"):
+                # The answer one byte every `seconds` (drip: the status line and headers too; drip_body:
+                # the body only): no single read ever waits long enough to time out.
                 head = f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
                 try:
-                    for byte in head.encode() + data:
+                    if fault.kind == "drip_body":
+                        self.wfile.write(head.encode())
+                        self.wfile.flush()
+                    for byte in (data if fault.kind == "drip_body" else head.encode() + data):
                         if proxy._stop.wait(fault.seconds):
                             break
                         self.wfile.write(bytes([byte]))

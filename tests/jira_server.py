@@ -53,6 +53,7 @@ class Seen:
     query: dict[str, str]
     body: Any
     authorized: bool
+    headers: dict[str, str] = field(default_factory=dict)  # as sent, lower-case names, without Authorization
 
 
 @dataclass
@@ -138,10 +139,11 @@ class FakeJira:
         return [r for r in self.requests if path_part in r.path and (method is None or r.method == method)]
 
     # -- answering ----------------------------------------------------------------------
-    def answer(self, method: str, path: str, query: dict[str, str], body: Any, auth: str | None) -> tuple[int, dict[str, str], Any]:
+    def answer(self, method: str, path: str, query: dict[str, str], body: Any, auth: str | None,
+               headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
         authorized = auth == self.expected_auth
         with self._lock:
-            self.requests.append(Seen(method, path, query, body, authorized))
+            self.requests.append(Seen(method, path, query, body, authorized, headers or {}))
             fault = next((f for f in self._faults if f[0] in path), None)
             if fault and fault[3] > 0:
                 for f in self._faults:
@@ -368,8 +370,9 @@ def _handler(jira: FakeJira) -> type[BaseHTTPRequestHandler]:
             parsed = urlparse(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length)) if length else None
+            sent = {k.lower(): v for k, v in self.headers.items() if k.lower() != "authorization"}
             status, headers, payload = jira.answer(method, parsed.path, dict(parse_qsl(parsed.query)), body,
-                                                   self.headers.get("Authorization"))
+                                                   self.headers.get("Authorization"), sent)
             data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "text/plain" if isinstance(payload, str) else "application/json")

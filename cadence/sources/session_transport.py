@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import requests
+import urllib3
 
 from cadence.sources.http import time_left
 from cadence.text import SECRETS
@@ -84,13 +85,19 @@ class SessionTransport(httpx.BaseTransport):
 
     @staticmethod
     def _read(response: requests.Response, request: httpx.Request) -> bytes:
+        # read1 returns what one socket read brought, so a dripping server is checked after every read
+        # (iter_content would wait for a whole chunk first).
         chunks: list[bytes] = []
         try:
-            for chunk in response.iter_content(65_536):
+            while chunk := response.raw.read1(65_536, decode_content=True):
                 chunks.append(chunk)
                 left = time_left()
                 if left is not None and left <= 0:
                     raise httpx.ReadTimeout("the request's deadline passed", request=request)
+        except urllib3.exceptions.ReadTimeoutError:
+            raise httpx.ReadTimeout("ReadTimeout", request=request) from None
+        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
+            raise httpx.RemoteProtocolError(type(exc).__name__, request=request) from None
         finally:
             response.close()
         return b"".join(chunks)
