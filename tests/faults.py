@@ -485,7 +485,8 @@ def _child(message: dict[str, Any], out_dir: str) -> None:
             names = [f.name for f in dataclasses.fields(http.RetryPolicy) if f.name != "sleep"]
             defaults = list(http.RetryPolicy.__init__.__defaults__)
             for name, value in message["policy"].items():
-                defaults[names.index(name)] = value
+                if name in names:  # an older cadence may lack a field (a deadline): its run shows what it does without
+                    defaults[names.index(name)] = value
             http.RetryPolicy.__init__.__defaults__ = tuple(defaults)
 
         try:
