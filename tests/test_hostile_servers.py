@@ -2,7 +2,7 @@
 never hang past a deadline, never write a secret, and keep what can be kept.
 
 Every scenario runs ``cadence sync ...`` in a real child process (tests/faults.py's Zygote), through
-tests/faults.py's FaultProxy in front of the fake Jira (Cloud and Server/DC) or the fake GitHub, twice:
+tests/faults.py's FaultProxy (with tests/hostile_answers.py's rewrites) in front of the fake Jira (Cloud and Server/DC) or the fake GitHub, twice:
 once plain and once with ``-v``. For each run it asserts:
 
 - the exit code (0 ok, 1 act on it, 2 partial: PRODUCT.md), and, plain, that stderr holds exactly one
@@ -19,11 +19,10 @@ The scenario -> exit code -> line -> rows table is printed at the end (``-s`` sh
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import quote, quote_plus
@@ -31,7 +30,7 @@ from urllib.parse import quote, quote_plus
 import duckdb
 import pytest
 
-import faults as f
+import hostile_answers as f
 from faults import Fault, FaultProxy, Zygote
 from jira_payloads import synthetic
 from jira_server import FakeJira

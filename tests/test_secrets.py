@@ -28,7 +28,8 @@ from cadence.errors import CadenceError
 from cadence.sources.http import RetryPolicy
 from cadence.sync.github import sync_github
 from cadence.sync.jira import sync_jira
-from faults import GITHUB_NODE, JIRA_ISSUE, Fault, FaultProxy, Zygote, kill, token_in_field
+from faults import Fault, FaultProxy, Zygote, kill
+from hostile_answers import GITHUB_NODE, JIRA_ISSUE, token_in_field
 from github_server import GitHubServer
 from jira_payloads import synthetic
 from jira_server import FakeJira

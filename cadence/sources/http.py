@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-import httpcore
 import httpx
 
 from cadence.errors import CadenceError, SourceError
+from cadence.sources.deadline import deadline_transport, until
 from cadence.text import SECRETS, one_line
 
 log = SECRETS.guard(logging.getLogger(__name__))
@@ -154,82 +154,6 @@ def _is_rate_limited(response: httpx.Response) -> bool:
     )
 
 
-# -- the deadline ------------------------------------------------------------------------------
-_deadline = threading.local()
-
-
-class DeadlinePassed(httpcore.ReadTimeout):
-    """httpcore maps this to httpx.ReadTimeout, a transport error like any other timeout."""
-
-
-def time_left() -> float | None:
-    """Seconds left before the deadline of the request this thread is sending; None outside one."""
-    until = getattr(_deadline, "until", None)
-    return None if until is None else until - time.monotonic()
-
-
-def _bounded(timeout: float | None) -> float | None:
-    left = time_left()
-    if left is None:
-        return timeout
-    if left <= 0:
-        raise DeadlinePassed("the request's deadline passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A socket whose every read and write waits no longer than what is left of the deadline."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _bounded(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _bounded(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Any = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_tcp(host, port, _bounded(timeout), local_address, socket_options))
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_unix_socket(path, _bounded(timeout), socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def deadline_transport(max_connections: int) -> httpx.HTTPTransport:
-    """httpx's own transport, its sockets bounded by the deadline.
-
-    httpx has no public hook for httpcore's network backend, so the pool's is wrapped in place;
-    tests/test_hostile_servers.py fails if a newer httpx moves it.
-    """
-    transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=max_connections))
-    pool = getattr(transport, "_pool", None)
-    if pool is not None and hasattr(pool, "_network_backend"):
-        pool._network_backend = _DeadlineBackend(pool._network_backend)
-    else:  # pragma: no cover - a future httpx
-        log.warning("httpx has changed: slow servers are bounded by the read timeout only")
-    return transport
-
-
 # -- the client ---------------------------------------------------------------------------------
 class Http:
     """A thread-safe client bound to one base URL, with retries, a deadline and request counting.
@@ -297,13 +221,11 @@ class Http:
                 problem = f"{problem}; its {policy.deadline_s:.0f} s deadline passed"
                 break
             self.stats.count(retry=attempt > 0)
-            _deadline.until = time.monotonic() + left
             try:
-                response = self._client.request(method, path, **kwargs)
+                with until(time.monotonic() + left):
+                    response = self._client.request(method, path, **kwargs)
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 problem, response = type(exc).__name__, None
-            finally:
-                _deadline.until = None
             if response is not None:
                 if response.status_code < 400:
                     if not expect_json:

@@ -25,7 +25,7 @@ import httpx
 import requests
 import urllib3
 
-from cadence.sources.http import time_left
+from cadence.sources.deadline import time_left
 from cadence.text import SECRETS
 
 _DROPPED_REQUEST = {"host", "content-length", "connection", "accept-encoding"}

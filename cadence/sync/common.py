@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from queue import Empty, Full, Queue
+from typing import Any, Callable, Iterable, Iterator
 
 from cadence.errors import CadenceError, DiskFull, PartialSync, SourceError, WarehouseError
 from cadence.records import Batch, Problem
@@ -147,3 +149,53 @@ def isolated(normalize: Callable[[list[Any]], Batch], records: list[Any],
     for half in (records[:middle], records[middle:]):
         batch.extend(isolated(normalize, half, on_bad))
     return batch
+
+
+# -- fetching ahead -----------------------------------------------------------------------------------
+def prefetched(pages: Iterator[list[dict[str, Any]]], on_wait: Callable[[], None] = lambda: None,
+               wait_s: float = 1.0) -> Iterator[list[dict[str, Any]]]:
+    """The same pages, with the next one fetched while this one is normalised and saved.
+
+    At most one page waits, so memory stays bounded. An error while fetching is raised here, in order.
+    ``on_wait`` runs when the next page is ``wait_s`` late (slow server, rate-limit sleep): the sync
+    then lets go of the database file so that readers are not locked out while it waits.
+    """
+    ready: Queue[Any] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        ready.put(page, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(_END)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            ready.put(exc)
+
+    worker = threading.Thread(target=pump, name="jira-prefetch", daemon=True)
+    worker.start()
+    try:
+        while (page := _next(ready, on_wait, wait_s)) is not _END:
+            if isinstance(page, BaseException):
+                raise page
+            yield page
+    finally:
+        stop.set()
+        worker.join(timeout=1)  # a request in flight is abandoned: the source's client closes under it
+
+
+_END = object()
+
+
+def _next(ready: Queue[Any], on_wait: Callable[[], None], wait_s: float) -> Any:
+    try:
+        return ready.get(timeout=wait_s)
+    except Empty:
+        on_wait()
+        return ready.get()

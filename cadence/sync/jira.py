@@ -25,15 +25,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 import time
 from collections import Counter
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from queue import Empty, Full, Queue
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cadence import warehouse
@@ -45,7 +43,7 @@ from cadence.progress import Progress, silent
 from cadence.records import Batch, Team
 from cadence.sources.http import HttpError, RetryPolicy, check_url, error_messages
 from cadence.sources.jira import UNREADABLE, JiraSource, credential_names
-from cadence.sync.common import SyncReport, isolated, note_anomalies, settle, unreadable
+from cadence.sync.common import SyncReport, isolated, note_anomalies, prefetched, settle, unreadable
 from cadence.text import SECRETS
 from cadence.warehouse.connection import abandon, failures_named
 from cadence.warehouse.write import load_cursor
@@ -347,55 +345,6 @@ def normalized(issues: list[Any], site: normalize.Site, now: datetime) -> Batch:
 
     batch.extend(isolated(lambda part: normalize.page(part, site, now), readable, bad))
     return batch
-
-
-def prefetched(pages: Iterator[list[dict[str, Any]]], on_wait: Callable[[], None] = lambda: None,
-               wait_s: float = 1.0) -> Iterator[list[dict[str, Any]]]:
-    """The same pages, with the next one fetched while this one is normalised and saved.
-
-    At most one page waits, so memory stays bounded. An error while fetching is raised here, in order.
-    ``on_wait`` runs when the next page is ``wait_s`` late (slow server, rate-limit sleep): the sync
-    then lets go of the database file so that readers are not locked out while it waits.
-    """
-    ready: Queue[Any] = Queue(maxsize=1)
-    stop = threading.Event()
-
-    def pump() -> None:
-        try:
-            for page in pages:
-                while not stop.is_set():
-                    try:
-                        ready.put(page, timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            ready.put(_END)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            ready.put(exc)
-
-    worker = threading.Thread(target=pump, name="jira-prefetch", daemon=True)
-    worker.start()
-    try:
-        while (page := _next(ready, on_wait, wait_s)) is not _END:
-            if isinstance(page, BaseException):
-                raise page
-            yield page
-    finally:
-        stop.set()
-        worker.join(timeout=1)  # a request in flight is abandoned: the source's client closes under it
-
-
-_END = object()
-
-
-def _next(ready: Queue[Any], on_wait: Callable[[], None], wait_s: float) -> Any:
-    try:
-        return ready.get(timeout=wait_s)
-    except Empty:
-        on_wait()
-        return ready.get()
 
 
 def _updated(issue: Mapping[str, Any]) -> datetime | None:
