@@ -15,6 +15,20 @@ from urllib.parse import parse_qsl, quote, urlencode, urlparse
 from faults import Exchange, Fault
 
 
+def slots(value: Any, found: list[tuple[Any, Any]] | None = None) -> list[tuple[Any, Any]]:
+    """Every (container, key) in a JSON value: the places a mutation can hit."""
+    found = [] if found is None else found
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found.append((value, key))
+            slots(inner, found)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found.append((value, index))
+            slots(inner, found)
+    return found
+
+
 def _edit_json(exchange: Exchange, edit: Callable[[Any], Any]) -> None:
     try:
         body = json.loads(exchange.body)

@@ -27,6 +27,7 @@ from cadence.normalize.jira_fields import discover_fields
 from cadence.warehouse.connection import migrate
 from cadence.warehouse.write import save
 from conftest import SHARED_FIXTURES
+from hostile_answers import slots as json_slots
 from jira_payloads import patternfly, unwrap
 
 FETCHED = datetime(2024, 6, 1, tzinfo=timezone.utc)
@@ -50,19 +51,6 @@ HUGE = ["x" * 200_000, 10**40, -(10**40), 1e308, float("inf"), float("nan"), [[[
 
 
 # -- mutations ---------------------------------------------------------------------------------
-def _slots(value: Any, found: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
-    """Every (container, key) in a JSON value: the places a mutation can hit."""
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            found.append((value, key))
-            _slots(inner, found)
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            found.append((value, index))
-            _slots(inner, found)
-    return found
-
-
 retyped = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(),
     st.text(max_size=30), st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
@@ -76,7 +64,7 @@ def mutated(draw: Any, seeds: list[Any]) -> Any:
     if draw(st.integers(0, 40)) == 0:  # now and then the whole record is not even an object
         return draw(retyped)
     for _ in range(draw(st.integers(1, 5))):
-        slots = _slots(payload, [])
+        slots = json_slots(payload)
         if not slots:
             break
         container, key = draw(st.sampled_from(slots))

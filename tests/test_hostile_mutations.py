@@ -41,6 +41,7 @@ from cadence.config import Config
 from cadence.errors import CadenceError
 from cadence.sources.http import RetryPolicy
 from faults import Exchange, Fault, FaultProxy
+from hostile_answers import slots as json_slots
 
 EXAMPLES = int(os.environ.get("CADENCE_MUTATION_EXAMPLES", "300"))
 EMAIL, TOKEN, GH_TOKEN = "mut@example.com", "mut/SECRET+7e1c=9", "ghp_mutSECRET0b4d21"
@@ -58,20 +59,8 @@ def forms(secret: str) -> list[str]:
 SECRET_FORMS = sorted(set(forms(TOKEN) + forms(GH_TOKEN) + forms(base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode())))
 
 
-def _slots(value: Any, found: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            found.append((value, key))
-            _slots(inner, found)
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            found.append((value, index))
-            _slots(inner, found)
-    return found
-
-
 def _paging(body: Any, rng: random.Random) -> Any:
-    for container, key in _slots(body, []):
+    for container, key in json_slots(body):
         if key in ("nextPageToken", "endCursor", "isLast", "hasNextPage", "total", "startAt", "maxResults"):
             container[key] = rng.choice([None, "", "0", "4", 0, -3, 10**9, True, False, "no",
                                          container[key], container[key]])
@@ -107,7 +96,7 @@ def mutate(kind: str, seed: int, exchange: Exchange) -> None:
         body = json.loads(exchange.body)
     except ValueError:
         return
-    slots = _slots(body, [])
+    slots = json_slots(body)
     if kind == "wrap" or not slots:
         body = rng.choice([[body], "text", 42, None, {"errorMessages": ["Field 'x' does not exist"], "errors": {}}, {}])
     elif kind == "shape":
