@@ -23,6 +23,7 @@ Like the fake servers it never imports cadence at module level (the zygote impor
 
 from __future__ import annotations
 
+import base64
 import http.client
 import random
 import shutil
@@ -169,10 +170,11 @@ def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 return self._send(fault.status, json.dumps({"errorMessages": ["injected"], "message": "injected"}).encode(),
                                   fault.headers)
             if fault and fault.kind == "redirect":
-                # A server that sends the client elsewhere with its credentials in the URL, percent-encoded.
-                sent = self.headers.get("Authorization", "")
+                # A server that sends the client elsewhere with its token in the URL, percent-encoded.
+                scheme, _, sent = self.headers.get("Authorization", "").partition(" ")
+                token = base64.b64decode(sent).decode().split(":", 1)[-1] if scheme.lower() == "basic" else sent
                 sep = "&" if "?" in self.path else "?"
-                return self._send(302, b"", {"Location": f"{self.path}{sep}auth={quote(sent, safe='')}"})
+                return self._send(302, b"", {"Location": f"{self.path}{sep}token={quote(token, safe='')}"})
             if fault and fault.kind == "rewrite":
                 exchange = Exchange(method, self.path, dict(self.headers), body)
                 if fault.before is not None and fault.before(exchange):

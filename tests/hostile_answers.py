@@ -159,7 +159,8 @@ def control_codes(status: int = 400) -> Fault:
 
 
 def token_in_field(marker: str, field_name: str) -> Fault:
-    """The credential the request carried, echoed into the first record in four encodings:
+    """The credential the request carried, echoed into the record after ``marker`` (as ``field_name``,
+    which must not be a key the record has later: JSON keeps the last of two) in four encodings:
     plain, percent-encoded, base64 and JSON-escaped (``\\/``)."""
 
     def text(exchange: Exchange) -> str:

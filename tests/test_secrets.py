@@ -206,7 +206,7 @@ def test_no_secret_in_anything_written_printed_or_raised_github(shared_fixtures,
             assert _cli(zygote, sweep, [*gh_args, *api, "--full"], gh_env) in (1, 2)
             _library(sweep, caplog, lambda: sync_github(tmp_path / "lib-gh.duckdb", ["acme/models"], [], proxy.url, True,
                                                         Config(), env=gh_env, policy=FAST))
-        for fault in (Fault("truncate"), Fault("stall", seconds=3), token_in_field(GITHUB_NODE, "body")):
+        for fault in (Fault("truncate"), Fault("stall", seconds=3), token_in_field(GITHUB_NODE, "echoed")):
             proxy.clear()
             proxy.every("/graphql", fault)
             _library(sweep, caplog, lambda: sync_github(tmp_path / "lib-gh.duckdb", ["acme/models"], [], proxy.url, True,
