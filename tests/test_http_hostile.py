@@ -81,3 +81,12 @@ def test_malformed_or_credential_urls_are_refused_before_any_request(url, says):
 def test_good_urls_pass_unchanged():
     assert check_url("https://example.atlassian.net/", "--url", "x") == "https://example.atlassian.net"
     assert check_url("http://[::1]:8080/jira", "--url", "x") == "http://[::1]:8080/jira"
+
+
+def test_endless_redirects_are_one_error_not_a_loop():
+    with FakeJira(synthetic(2, 2)) as jira, FaultProxy(jira.url) as proxy:
+        proxy.every("/field", Fault("redirect"))
+        with Http(proxy.url, policy=RetryPolicy(sleep=lambda s: None)) as http, pytest.raises(HttpError) as failed:
+            http.get_json("/rest/api/2/field")
+    assert "was redirected more than 20 times" in str(failed.value)
+    assert len(proxy.seen) == 21  # the request and httpx's 20 redirects, never retried

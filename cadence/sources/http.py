@@ -224,6 +224,8 @@ class Http:
             try:
                 with until(time.monotonic() + left):
                     response = self._client.request(method, path, **kwargs)
+            except httpx.TooManyRedirects:
+                raise HttpError(f"{method} {path} was redirected more than {self._client.max_redirects} times") from None
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 problem, response = type(exc).__name__, None
             if response is not None:
