@@ -129,18 +129,6 @@ class Secrets:
         except RecursionError:  # nested deeper than Python can follow: nothing of it can be checked
             return {"unreadable": "nested too deeply to be checked for secrets", "text": self.redact(str(value)[:2000])}
 
-    def redact_rows(self, rows: list[Any]) -> list[Any]:
-        """A list of records with every secret redacted; the same list when none is in it."""
-        if not self._pattern or not rows:
-            return rows
-        try:
-            if not self._walk_always and not self.found_in(json.dumps(rows, default=str, ensure_ascii=False)):
-                return rows
-        except (RecursionError, ValueError, TypeError):
-            pass
-        return [{k: self.redact_value(v) for k, v in row.items()} if isinstance(row, dict) else self.redact_value(row)
-                for row in rows]
-
     def _walk(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.redact(value)

@@ -52,10 +52,10 @@ def test_a_secret_is_redacted_in_every_encoding():
         assert "[redacted]" in redacted and len(basic) - len(redacted.replace("[redacted]", "")) >= 16, (user, redacted)
 
 
-def test_redacting_records_keeps_their_shape():
+def test_redacting_json_keeps_its_shape():
     secrets = Secrets()
     secrets.add("jira-SECRET-1")
-    rows = [{"key": "A-1", "payload": {"fields": {"summary": "echo jira-SECRET-1"}}, "n": 3}]
-    assert secrets.redact_rows(rows) == [{"key": "A-1", "payload": {"fields": {"summary": "echo [redacted]"}}, "n": 3}]
-    clean = [{"key": "A-2"}]
-    assert secrets.redact_rows(clean) is clean  # nothing to redact: the same list, no copy
+    body = {"errorMessages": ["echo jira-SECRET-1"], "errors": {"jira-SECRET-1": "x"}, "n": 3}
+    assert secrets.redact_value(body) == {"errorMessages": ["echo [redacted]"], "errors": {"[redacted]": "x"}, "n": 3}
+    clean = {"key": "A-2"}
+    assert secrets.redact_value(clean) is clean  # nothing to redact: the same object, no copy

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
@@ -71,7 +71,21 @@ def _frame(rows: list[Mapping[str, Any]], table: str, types: dict[str, str]) -> 
             frame[column] = frame[column].map(_cell_json)
         elif dtype == "DATE":
             frame[column] = frame[column].map(lambda v: None if v is None or pd.isna(v) else str(v)[:10])
+        if frame[column].dtype == object:
+            frame[column] = _redacted(frame[column])
     return frame.drop_duplicates(subset=list(KEYS[table]), keep="last")
+
+
+def _redacted(cells: pd.Series) -> pd.Series:
+    """Text cells (JSON included, as the text stored) with every secret in use redacted, in every
+    encoding: a server may echo a token inside an issue field. One scan of the whole column first,
+    so a column without a secret costs one regex search."""
+    if not SECRETS:
+        return cells
+    texts = [c for c in cells if isinstance(c, str)]
+    if not texts or not SECRETS.found_in("\x00".join(texts)):
+        return cells
+    return cells.map(lambda c: SECRETS.redact(c) if isinstance(c, str) else c)
 
 
 def _insert_sql(table: str, columns: list[str], types: dict[str, str]) -> list[str]:
@@ -158,19 +172,17 @@ def sprint_problems(sprints: Iterable[Mapping[str, Any]]) -> list[Problem]:
 
 
 def storable(batch: Batch) -> Batch:
-    """``batch`` as it may be stored: every secret redacted, in every encoding, from every table
-    (a server may echo a token inside an issue field), and sprints with impossible dates counted."""
-    redacted = replace(batch, **{f.name: SECRETS.redact_rows(getattr(batch, f.name)) for f in fields(batch)})
-    problems = sprint_problems(redacted.sprints)
-    return replace(redacted, problems=redacted.problems + problems) if problems else redacted
+    """``batch`` with its sprints' impossible dates counted (secrets are redacted cell by cell, ``_redacted``)."""
+    problems = sprint_problems(batch.sprints)
+    return replace(batch, problems=batch.problems + problems) if problems else batch
 
 
 def save(con: duckdb.DuckDBPyConnection, batch: Batch, cursor: Cursor | None = None) -> dict[str, int]:
     """Save a batch and, when given, the cursor that covers it, in one transaction.
 
     Returns how many rows each table received. A failure rolls everything back, so a killed
-    or failed sync resumes from the last cursor with nothing half-written. What is stored is
-    ``storable(batch)``: no secret, and impossible sprint dates counted.
+    or failed sync resumes from the last cursor with nothing half-written. No cell stored holds a
+    secret in use (``_redacted``), and impossible sprint dates are counted (``storable``).
     """
     batch = storable(batch)
     counts: dict[str, int] = {}
