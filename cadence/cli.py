@@ -1,13 +1,21 @@
 """The ``cadence`` command: a thin layer over the library.
 
 Errors print one line on stderr. Exit codes: 0 success, 1 a failure the user must act on
-(authentication, a bad argument, an unreachable host), 2 a partial sync.
+(authentication, a bad argument, an unreachable host), 2 a partial sync, 130 and 143 when
+interrupted by SIGINT (Ctrl-C) and SIGTERM, after one line saying what was saved.
+
+Everything echoed (output, errors, log lines) has terminal control characters stripped and every
+secret in use redacted (cadence/text.py). No failure prints a traceback unless ``-v`` asks.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import signal
 import sys
+import traceback
 from datetime import datetime
 from pathlib import Path
 from typing import List, Literal, Optional
@@ -15,7 +23,8 @@ from typing import List, Literal, Optional
 import typer
 from typer.exceptions import Abort, Exit, TyperException
 
-from cadence.errors import CadenceError
+from cadence.errors import CadenceError, Interrupted
+from cadence.text import SECRETS, RedactingFilter, one_line, strip_controls
 
 # Plain click help, not Rich's: Rich showed every flag as taking a value ("--full <bool>") and read
 # "[[sources]]" in a help text as markup, printing "[]".
@@ -37,6 +46,8 @@ ShowPeople = typer.Option(False, "--show-people", help="Show people's names (hid
 
 class State:
     config_path: Optional[Path] = None
+    verbose: bool = False
+    interrupted: bool = False
 
 
 def _config():
@@ -69,7 +80,18 @@ def _open(db: Optional[Path]):
 
 
 def _say(text: str) -> None:
-    typer.echo(text)
+    typer.echo(SECRETS.redact(strip_controls(text)))
+
+
+def _err(text: str) -> None:
+    typer.echo(SECRETS.redact(one_line(text)), err=True)
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines without terminal control characters (a server's text is quoted in them)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return strip_controls(super().format(record))
 
 
 @app.callback()
@@ -77,12 +99,15 @@ def _main(
     config: Optional[Path] = typer.Option(None, "--config", help="Configuration file (default ./cadence.toml)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what is happening."),
 ) -> None:
-    State.config_path = config
+    State.config_path, State.verbose = config, verbose
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter(SECRETS))
+        handler.setFormatter(_SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger("cadence.progress").setLevel(logging.INFO)
 
 
@@ -106,9 +131,9 @@ def import_(path: Path = typer.Argument(..., help="A .jsonl or .parquet file, or
 
     report = import_path(_db(db), path, progress=_progress())
     for line in report.rejected[:20]:
-        typer.echo(f"rejected {line}", err=True)
+        _err(f"rejected {line}")
     if report.rejected_count > 20:
-        typer.echo(f"... and {report.rejected_count - 20} more rejected rows (see the data-quality table)", err=True)
+        _err(f"... and {report.rejected_count - 20} more rejected rows (see the data-quality table)")
     _say(report.summary())
 
 
@@ -126,11 +151,10 @@ def sync_jira(
     Credentials come from the environment only: JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or JIRA_PAT
     (Server and Data Center).
     """
-    from cadence.sync.jira import sync_jira as run
+    from cadence.sync import sync_jira as run
 
-    if bool(project) == bool(jql):
-        raise CadenceError("give either --project (one or more) or --jql, not both or neither")
-    _finish(run(_db(db), url, list(project), jql, list(board), full, _config(), progress=_progress()))
+    _finish(run(url, projects=project, jql=jql, boards=board, db=_db(db), full=full, config=_config(),
+                progress=_progress()))
 
 
 @sync_app.command("github")
@@ -142,11 +166,9 @@ def sync_github(
     full: bool = typer.Option(False, "--full", help="Fetch everything again, not only what changed."),
 ) -> None:
     """Sync issues, pull requests, timelines, iterations and milestones from GitHub (token: GITHUB_TOKEN)."""
-    from cadence.sync.github import sync_github as run
+    from cadence.sync import sync_github as run
 
-    if not repo and not project:
-        raise CadenceError("give at least one --repo OWNER/NAME or --project OWNER/NUMBER")
-    _finish(run(_db(db), list(repo), list(project), api_url, full, _config(), progress=_progress()))
+    _finish(run(repo, projects=project, api_url=api_url, db=_db(db), full=full, config=_config(), progress=_progress()))
 
 
 def _finish(report) -> None:
@@ -271,20 +293,74 @@ def nightly(
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: run the app and turn every failure into one line on stderr and an exit code."""
     command = typer.main.get_command(app)
+    SECRETS.add(*(os.environ.get(name) for name in ("JIRA_API_TOKEN", "JIRA_PAT", "GITHUB_TOKEN")))
+    State.interrupted = False
+    previous = _catch_signals()
     try:
         code = command.main(args=argv, prog_name="cadence", standalone_mode=False)
     except CadenceError as exc:
-        typer.echo(f"cadence: {exc}", err=True)
+        _err(f"cadence: {exc}")
         sys.exit(exc.exit_code)
+    except Interrupted as exc:
+        done = f"{exc.saved}; re-run to resume" if exc.saved else "nothing was left half-done; run it again"
+        _err(f"cadence: interrupted by {exc.name}; {done}")
+        _leave(exc.exit_code)
     except Exit as exc:
         sys.exit(exc.exit_code)
     except Abort:
-        typer.echo("cadence: interrupted", err=True)
-        sys.exit(1)
+        _err("cadence: interrupted")
+        sys.exit(130)
     except TyperException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":
             sys.exit(0)  # help was shown
         # click (vendored by typer) exits 2 on usage errors; 2 means "partial sync" here, so bad arguments exit 1.
-        typer.echo(f"cadence: {exc.format_message()} (see cadence --help)", err=True)
+        _err(f"cadence: {exc.format_message()} (see cadence --help)")
         sys.exit(1)
+    except Exception as exc:  # the error boundary: whatever was not foreseen is still one line
+        if State.verbose:
+            traceback.print_exc()
+        _err(f"cadence: {_unforeseen(exc)}" + ("" if State.verbose else " (run with -v for the traceback)"))
+        sys.exit(1)
+    finally:
+        _restore_signals(previous)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _unforeseen(exc: Exception) -> str:
+    """One line for a failure no part of cadence turned into a message of its own."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" {exc.filename}" if exc.filename else ""
+        return f"cannot use{where}: {exc.strerror}"
+    return f"an unexpected error: {type(exc).__name__}: {exc}"
+
+
+def _catch_signals() -> dict[int, object]:
+    """SIGINT and SIGTERM raise ``Interrupted`` in the main thread; a second one leaves at once."""
+    previous: dict[int, object] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[signum] = signal.signal(signum, _on_signal)
+        except ValueError:  # not the main thread (an embedding application): leave its handlers alone
+            break
+    return previous
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    if State.interrupted:
+        os._exit(128 + signum)
+    State.interrupted = True
+    raise Interrupted(signum, signal.Signals(signum).name)
+
+
+def _restore_signals(previous: dict[int, object]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)  # type: ignore[arg-type]
+
+
+def _leave(code: int) -> None:
+    """Exit now: what was saved is committed and the warehouse closed; requests still in flight in
+    worker threads are abandoned rather than waited for (up to their deadline) by interpreter shutdown."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

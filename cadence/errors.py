@@ -25,3 +25,28 @@ class PartialSync(CadenceError):
     """Some of a sync failed; what was saved is kept and the next run resumes (exit 2)."""
 
     exit_code = 2
+
+
+class WarehouseDamaged(WarehouseError):
+    """The DuckDB file is corrupt or truncated. cadence stops before writing to it."""
+
+
+class DiskFull(WarehouseError):
+    """The disk (or the file size limit) ran out while saving. What was committed before is intact."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived. ``saved`` says what a sync had saved by then.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` in the library (or in
+    click) swallows it; the CLI prints one line and exits with 128 + the signal number.
+    """
+
+    def __init__(self, signum: int, name: str) -> None:
+        super().__init__(name)
+        self.signum, self.name = signum, name
+        self.saved: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

@@ -10,7 +10,10 @@ Made to run unattended from cron:
   is renamed to its dated name only once complete; then the ``latest`` link is swapped atomically (a copy
   where the file system has no symlinks).
 - **A run history** (start, end, per-source counts, requests, errors) is kept in the ``runs`` table, and
-  the report's data-quality section shows it.
+  the report's data-quality section shows it. A run stopped by SIGINT or SIGTERM records itself as
+  ``interrupted``; one killed outright (SIGKILL, a power cut) is found by the next run, which holds
+  the lock so no other run can be live: its row, still without an end time, becomes ``interrupted``,
+  and the hidden folders it left (``.staging-*``, ``.latest-*``) are removed.
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from cadence.config import Config
-from cadence.errors import CadenceError
+from cadence.errors import CadenceError, Interrupted
 from cadence.progress import Progress, silent
+from cadence.text import SECRETS, one_line
 from cadence.warehouse import Warehouse, connect
 
-log = logging.getLogger(__name__)
+log = SECRETS.guard(logging.getLogger(__name__))
 
 
 @dataclass
@@ -125,11 +129,15 @@ def sync_sources(db_path: Path, config: Config, progress: Progress = silent,
                 outcome.ok, outcome.error = False, report.errors[0]
         except Exception as exc:  # one source's failure, whatever it is, must not stop the others
             outcome.ok = False
-            outcome.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            outcome.error = _line(exc)
             log.warning("%s %s failed: %s", outcome.kind, outcome.scope, outcome.error)
         outcome.seconds = round(time.monotonic() - started, 2)
         outcomes.append(outcome)
     return outcomes
+
+
+def _line(exc: BaseException) -> str:
+    return SECRETS.redact(one_line(str(exc), 500)) or type(exc).__name__
 
 
 def _record_run(db_path: Path, run_id: str, started: datetime, status: str,
@@ -137,8 +145,23 @@ def _record_run(db_path: Path, run_id: str, started: datetime, status: str,
     with connect(db_path, read_only=False) as con:
         con.execute(
             "INSERT OR REPLACE INTO runs VALUES (?, 'nightly', ?, ?, ?, ?)",
-            [run_id, started, ended, status, json.dumps(details, default=str)],
+            [run_id, started, ended, status, SECRETS.redact(json.dumps(details, default=str))],
         ).fetchall()
+
+
+def _clean_after_killed_runs(db_path: Path, out_root: Path) -> None:
+    """Under the lock no other run is live: an unfinished row is a killed run, a hidden folder its leftover."""
+    with connect(db_path, read_only=False) as con:
+        found = con.execute("UPDATE runs SET status = 'interrupted' WHERE command = 'nightly' AND ended_at IS NULL "
+                            "RETURNING run_id").fetchall()
+    for (run_id,) in found:
+        log.warning("nightly run %s did not finish (killed); it is recorded as interrupted", run_id)
+    for leftover in [*out_root.glob(".staging-*"), *out_root.glob(".latest-*")]:
+        log.info("removing %s, left by a run that did not finish", leftover)
+        if leftover.is_symlink() or leftover.is_file():
+            leftover.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _teams_with_closed_sprints(wh: Warehouse, since: datetime | None, until: datetime) -> list[str]:
@@ -182,31 +205,46 @@ def run_nightly(db_path: Path, out_root: Path, config: Config, as_of: datetime |
                 progress: Progress = silent, env: Mapping[str, str] = os.environ,
                 sync: Callable = _sync_one) -> NightlyResult:
     """Sync every source in ``config.sources``, then render the report and due slides into a dated folder."""
-    from cadence.report import build_report, build_slides
-
     db_path, out_root = Path(db_path), Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
     with run_lock(db_path):
+        _clean_after_killed_runs(db_path, out_root)
         run_id = uuid.uuid4().hex[:12]
         started = datetime.now(timezone.utc)
         since = _last_run_start(db_path)
-        _record_run(db_path, run_id, started, "running", {})
-        outcomes = sync_sources(db_path, config, progress, env, sync)
-        status = "ok" if all(o.ok for o in outcomes) else "partial"
-        details = {"sources": [asdict(o) for o in outcomes]}
-        _record_run(db_path, run_id, started, status, details)
+        details: dict[str, Any] = {}
         staging = out_root / f".staging-{run_id}"
         try:
-            wh = Warehouse(db_path, read_only=True, config=config)
-            build_report(wh, staging / "report", as_of=as_of)
-            teams = _teams_with_closed_sprints(wh, since, as_of or datetime.now(timezone.utc))
-            slides = [build_slides(wh, staging / "slides", team=team, as_of=as_of) for team in teams]
-            folder = publish(staging, out_root, started.strftime("%Y-%m-%dT%H%M%SZ"))
+            _record_run(db_path, run_id, started, "running", details)
+            outcomes = sync_sources(db_path, config, progress, env, sync)
+            status = "ok" if all(o.ok for o in outcomes) else "partial"
+            details["sources"] = [asdict(o) for o in outcomes]
+            # The report rendered next shows this run with its sync's status; a run killed from here on
+            # still has no end time, and the next run records it as interrupted.
+            _record_run(db_path, run_id, started, status, details)
+            folder, slides = _render(db_path, config, staging, out_root, started, since, as_of)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            _record_run(db_path, run_id, started, "interrupted", details, datetime.now(timezone.utc))
+            exc.saved = "the run is recorded as interrupted and the last good report is kept"  # type: ignore[union-attr]
+            raise
         except Exception as exc:
             shutil.rmtree(staging, ignore_errors=True)
-            details["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            details["error"] = _line(exc)
             _record_run(db_path, run_id, started, "failed", details, datetime.now(timezone.utc))
             raise CadenceError(f"the report failed, the last good one is kept: {details['error']}") from None
         _record_run(db_path, run_id, started, status, details, datetime.now(timezone.utc))
-        slides = [folder / "slides" / p.name for p in slides]
         return NightlyResult(run_id, status, folder, out_root / "latest", outcomes, slides)
+
+
+def _render(db_path: Path, config: Config, staging: Path, out_root: Path, started: datetime,
+            since: datetime | None, as_of: datetime | None) -> tuple[Path, list[Path]]:
+    """Render the report and due slides into ``staging``, then publish it; returns the folder and the slides."""
+    from cadence.report import build_report, build_slides
+
+    wh = Warehouse(db_path, read_only=True, config=config)
+    build_report(wh, staging / "report", as_of=as_of)
+    teams = _teams_with_closed_sprints(wh, since, as_of or datetime.now(timezone.utc))
+    slides = [build_slides(wh, staging / "slides", team=team, as_of=as_of) for team in teams]
+    folder = publish(staging, out_root, started.strftime("%Y-%m-%dT%H%M%SZ"))
+    return folder, [folder / "slides" / p.name for p in slides]

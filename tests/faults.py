@@ -6,6 +6,12 @@ cheaply, and table digests to compare warehouses.
   truncates the JSON, answers 429/502/503 itself, stalls, or echoes the request's Authorization
   header back in an error body (a malicious server). Every request it sees is counted, and a test
   can run a callback on the n-th one (to SIGKILL the client at a known point).
+  The hostile behaviours of issue 16 are faults too: ``drip`` (one byte every few seconds),
+  ``redirect`` (a 302 whose Location carries the credentials percent-encoded), and ``rewrite``,
+  which edits the request or the answer (``Exchange``); tests/hostile_answers.py builds the
+  rewrites: a repeated page cursor, the same page again, a 200 error object, a list for an
+  object, a low ``total``, nesting 490 levels deep, a 5,000-digit number, terminal control codes
+  in an error, and the token echoed inside an issue in every encoding.
 - ``Zygote`` is one Python process that has imported cadence once and forks a child per run of
   ``cadence.cli.main(argv)``: each child is a real process running the real CLI, and killing it
   costs no interpreter start-up, so 20 kills stay fast.
@@ -17,6 +23,7 @@ Like the fake servers it never imports cadence at module level (the zygote impor
 
 from __future__ import annotations
 
+import base64
 import http.client
 import random
 import shutil
@@ -33,7 +40,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import duckdb
 
@@ -43,13 +50,33 @@ _PORT = re.compile(r"http://127\.0\.0\.1:\d+")
 
 # -- the proxy -----------------------------------------------------------------------------------
 @dataclass
+class Exchange:
+    """One request and its answer, as a ``rewrite`` fault sees and changes them."""
+
+    method: str
+    path: str
+    request_headers: dict[str, str]
+    request_body: bytes | None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@dataclass
 class Fault:
-    """What to do to one request. ``kind``: drop | truncate | status | stall | echo."""
+    """What to do to one request. ``kind``: drop | truncate | status | stall | echo | drip | drip_body |
+    redirect | rewrite.
+
+    ``rewrite`` calls ``before(exchange)`` (it may change the path or body sent upstream, or answer
+    itself by setting ``status``/``body`` and returning True) and ``after(exchange)`` on the answer.
+    """
 
     kind: str
     status: int = 503
     seconds: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    before: Callable[[Exchange], bool] | None = None
+    after: Callable[[Exchange], None] | None = None
 
 
 @dataclass
@@ -69,7 +96,7 @@ class FaultProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.plan: dict[int, Fault] = {}
-        self.rules: list[tuple[str, Fault, list[int]]] = []  # (path part, fault, [remaining or -1])
+        self.rules: list[tuple[str, Fault, list[int], str | None]] = []  # (path part, fault, [remaining or -1, skip], body part)
         self.seen: list[ProxySeen] = []
         self.on_request: Callable[[int], None] | None = None
         self.faults_injected = 0
@@ -92,26 +119,31 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def every(self, path_part: str, fault: Fault, times: int = -1) -> None:
-        """Apply ``fault`` to the next ``times`` requests whose path contains ``path_part`` (-1: all)."""
+    def every(self, path_part: str, fault: Fault, times: int = -1, skip: int = 0, body: str | None = None) -> None:
+        """Apply ``fault`` to the next ``times`` requests whose path contains ``path_part`` (-1: all),
+        after letting ``skip`` of them through; with ``body``, only to requests whose body contains it."""
         with self._lock:
-            self.rules.append((path_part, fault, [times]))
+            self.rules.append((path_part, fault, [times, skip], body))
 
     def clear(self) -> None:
         with self._lock:
             self.plan.clear()
             self.rules.clear()
 
-    def _fault_for(self, method: str, path: str) -> tuple[int, Fault | None]:
+    def _fault_for(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Fault | None]:
         with self._lock:
             number = len(self.seen) + 1
             fault = self.plan.pop(number, None)
             if fault is None:
-                for part, rule, left in self.rules:
-                    if part in path and left[0] != 0:
-                        left[0] -= 1
-                        fault = rule
-                        break
+                for part, rule, left, in_body in self.rules:
+                    if part not in path or left[0] == 0 or (in_body and in_body.encode() not in (body or b"")):
+                        continue
+                    if left[1] > 0:
+                        left[1] -= 1
+                        continue
+                    left[0] -= 1
+                    fault = rule
+                    break
             self.faults_injected += fault is not None
             self.seen.append(ProxySeen(method, path, fault.kind if fault else None))
             return number, fault
@@ -127,7 +159,7 @@ def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         def _serve(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            number, fault = proxy._fault_for(method, self.path)
+            number, fault = proxy._fault_for(method, self.path, body)
             if proxy.on_request is not None:
                 proxy.on_request(number)
             if fault and fault.kind == "stall":
@@ -137,6 +169,21 @@ def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if fault and fault.kind == "status":
                 return self._send(fault.status, json.dumps({"errorMessages": ["injected"], "message": "injected"}).encode(),
                                   fault.headers)
+            if fault and fault.kind == "redirect":
+                # A server that sends the client elsewhere with its token in the URL, percent-encoded.
+                scheme, _, sent = self.headers.get("Authorization", "").partition(" ")
+                token = base64.b64decode(sent).decode().split(":", 1)[-1] if scheme.lower() == "basic" else sent
+                sep = "&" if "?" in self.path else "?"
+                return self._send(302, b"", {"Location": f"{self.path}{sep}token={quote(token, safe='')}"})
+            if fault and fault.kind == "rewrite":
+                exchange = Exchange(method, self.path, dict(self.headers), body)
+                if fault.before is not None and fault.before(exchange):
+                    return self._send(exchange.status, exchange.body, exchange.headers)
+                self.path, body = exchange.path, exchange.request_body
+                exchange.status, exchange.headers, exchange.body = self._forward(method, body)
+                if fault.after is not None:
+                    fault.after(exchange)
+                return self._send(exchange.status, exchange.body, exchange.headers)
             if fault and fault.kind == "echo":
                 # A malicious or broken server that reflects the credentials it was sent.
                 sent = self.headers.get("Authorization", "")
@@ -146,6 +193,23 @@ def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             status, headers, data = self._forward(method, body)
             if fault and fault.kind == "truncate":
                 return self._send(status, data[: max(1, len(data) // 2)], headers)
+            if fault and fault.kind in ("drip", "drip_body"):
+                # The answer one byte every `seconds` (drip: the status line and headers too; drip_body:
+                # the body only): no single read ever waits long enough to time out.
+                head = f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+                try:
+                    if fault.kind == "drip_body":
+                        self.wfile.write(head.encode())
+                        self.wfile.flush()
+                    for byte in (data if fault.kind == "drip_body" else head.encode() + data):
+                        if proxy._stop.wait(fault.seconds):
+                            break
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                except OSError:
+                    pass
+                self.close_connection = True
+                return
             if fault and fault.kind == "drop":
                 # Promise the whole body, send half of it, and hang up.
                 self.send_response(status)
@@ -163,7 +227,7 @@ def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             target = urlparse(proxy.upstream)
             conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
             try:
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "content-length")}
                 conn.request(method, self.path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
@@ -218,14 +282,16 @@ class Zygote:
         self.proc.stdin.flush()
         return self._read()
 
-    def start(self, argv: list[str], env: dict[str, str], cwd: Path) -> int:
-        return int(self._ask({"run": argv, "env": env, "cwd": str(cwd)}))
+    def start(self, argv: list[str], env: dict[str, str], cwd: Path, policy: dict[str, float] | None = None) -> int:
+        """Fork a child running ``cadence argv``; ``policy`` replaces RetryPolicy defaults in it (shorter
+        deadlines and backoff, so that a test of a slow server need not wait the production minutes)."""
+        return int(self._ask({"run": argv, "env": env, "cwd": str(cwd), "policy": policy or {}}))
 
     def wait(self, pid: int) -> int:
         return int(self._ask({"wait": pid}))
 
-    def run(self, argv: list[str], env: dict[str, str], cwd: Path) -> int:
-        return self.wait(self.start(argv, env, cwd))
+    def run(self, argv: list[str], env: dict[str, str], cwd: Path, policy: dict[str, float] | None = None) -> int:
+        return self.wait(self.start(argv, env, cwd, policy))
 
     def output(self, pid: int) -> tuple[str, str]:
         return ((self.out_dir / f"{pid}.out").read_text(), (self.out_dir / f"{pid}.err").read_text())
@@ -267,6 +333,18 @@ def _child(message: dict[str, Any], out_dir: str) -> None:
         os.dup2(err, 2)
         sys.stdin.close()
         from cadence.cli import main
+
+        if message.get("policy"):
+            import dataclasses
+
+            from cadence.sources import http
+
+            names = [f.name for f in dataclasses.fields(http.RetryPolicy) if f.name != "sleep"]
+            defaults = list(http.RetryPolicy.__init__.__defaults__)
+            for name, value in message["policy"].items():
+                if name in names:  # an older cadence may lack a field (a deadline): its run shows what it does without
+                    defaults[names.index(name)] = value
+            http.RetryPolicy.__init__.__defaults__ = tuple(defaults)
 
         try:
             main(message["run"])

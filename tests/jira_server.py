@@ -7,6 +7,21 @@ Server) and inline comments to ``inline_comments``. It understands just enough J
 connector: ``project = KEY``, ``project in (...)``, ``updated >= "yyyy-MM-dd HH:mm"`` (read in the
 user's time zone, as Jira does) and ``ORDER BY updated ASC``. Every request is recorded.
 
+What it refuses or caps, as the real servers do:
+
+- Server/DC has no ``/rest/api/2/issue/{key}/changelog`` and no ``/rest/api/3/changelog/bulkfetch``:
+  both answer 404 with Jersey's ``{"message": "null for uri: ...", "status-code": 404}``
+  (atlassian-python-api#1396 against Server 9.12.7; jira-azuredevops-migrator#13). There
+  ``GET /rest/api/2/issue/{key}?expand=changelog`` returns the whole changelog; on Cloud it
+  returns the 100 newest histories (PRODUCT.md, "What the sources never say").
+- A Cloud search page holds at most 50 issues with the changelog expanded, 100 without, and up to
+  5,000 when only ``id``/``key`` are asked for (PRODUCT.md; Atlassian's OpenAPI spec for
+  ``/rest/api/3/search/jql``: "API may return fewer items per page where a large number of fields
+  ... are requested. The greatest number of items returned per page is achieved when requesting
+  ``id`` or ``key`` only. It returns max 5000 issues."). Jira caps silently: the page is shorter.
+- bulkfetch takes 1 to 1,000 issues and ``maxResults`` up to 10,000 (BulkChangelogRequestBean:
+  ``issueIdsOrKeys`` maxItems 1000, ``maxResults`` maximum 10000); beyond that it answers 400.
+
 It never imports cadence: the server must not share the code under test.
 """
 
@@ -38,6 +53,7 @@ class Seen:
     query: dict[str, str]
     body: Any
     authorized: bool
+    headers: dict[str, str] = field(default_factory=dict)  # as sent, lower-case names, without Authorization
 
 
 @dataclass
@@ -125,10 +141,11 @@ class FakeJira:
         return [r for r in self.requests if path_part in r.path and (method is None or r.method == method)]
 
     # -- answering ----------------------------------------------------------------------
-    def answer(self, method: str, path: str, query: dict[str, str], body: Any, auth: str | None) -> tuple[int, dict[str, str], Any]:
+    def answer(self, method: str, path: str, query: dict[str, str], body: Any, auth: str | None,
+               headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
         authorized = auth == self.expected_auth
         with self._lock:
-            self.requests.append(Seen(method, path, query, body, authorized))
+            self.requests.append(Seen(method, path, query, body, authorized, headers or {}))
             fault = next((f for f in self._faults if f[0] in path), None)
             if fault and fault[3] > 0:
                 for f in self._faults:
@@ -159,8 +176,11 @@ class FakeJira:
             (r"/rest/api/2/status", lambda m: self.data.statuses),
             (r"/rest/api/2/search/jql", lambda m: self.search_jql(query) if self.cloud else _missing()),
             (r"/rest/api/2/search", lambda m: self.search(query) if not self.cloud else _gone()),
-            (r"/rest/api/3/changelog/bulkfetch", lambda m: self.bulkfetch(body) if self.cloud and method == "POST" else _missing()),
-            (r"/rest/api/2/issue/([^/]+)/changelog", lambda m: self.issue_list(m[1], "histories", "values", query)),
+            (r"/rest/api/3/changelog/bulkfetch",
+             lambda m: self.bulkfetch(body) if self.cloud and method == "POST" else _no_resource(path)),
+            (r"/rest/api/2/issue/([^/]+)/changelog",
+             lambda m: self.issue_list(m[1], "histories", "values", query) if self.cloud else _no_resource(path)),
+            (r"/rest/api/2/issue/([^/]+)", lambda m: self.get_issue(m[1], query)),
             (r"/rest/api/2/issue/([^/]+)/comment", lambda m: self.issue_list(m[1], "comments", "comments", query)),
             (r"/rest/agile/1.0/board", lambda m: self.board_list(query)),
             (r"/rest/agile/1.0/board/(\d+)", lambda m: self.board(int(m[1]))),
@@ -212,7 +232,7 @@ class FakeJira:
         if isinstance(found, tuple):
             return found
         offset = int(query.get("nextPageToken", "0") or 0)
-        size = min(int(query.get("maxResults", 50)), self.page_limit)
+        size = min(int(query.get("maxResults", 50)), self.page_limit, cloud_search_cap(query))
         page = found[offset:offset + size]
         result: dict[str, Any] = {"issues": [self.shown(i, query) for i in page], "isLast": offset + size >= len(found)}
         if not result["isLast"]:
@@ -246,10 +266,27 @@ class FakeJira:
             shown["changelog"] = {"startAt": 0, "maxResults": len(kept), "total": len(histories), "histories": kept}
         return shown
 
+    def get_issue(self, ref: str, query: dict[str, str]) -> Any:
+        """GET issue: the fields asked for; with ``expand=changelog`` the whole changelog on Server,
+        the 100 newest histories on Cloud."""
+        issue = self.data.issue(ref)
+        if issue is None:
+            return 404, {}, {"errorMessages": ["Issue does not exist or you do not have permission to see it."]}
+        wanted = [f for f in query.get("fields", "*all").split(",") if f]
+        fields = dict(issue["fields"]) if "*all" in wanted else {k: v for k, v in issue["fields"].items() if k in wanted}
+        shown = {**{k: v for k, v in issue.items() if k in ("id", "key", "self")}, "fields": fields}
+        if "changelog" in query.get("expand", ""):
+            histories = self.newest_first(issue)
+            kept = histories[:100] if self.cloud else histories
+            shown["changelog"] = {"startAt": 0, "maxResults": len(kept), "total": len(histories), "histories": kept}
+        return shown
+
     def bulkfetch(self, body: dict[str, Any]) -> Any:
         wanted = body.get("issueIdsOrKeys") or []
         if not wanted or len(wanted) > 1000:
             return 400, {}, {"errorMessages": ["issueIdsOrKeys must hold 1 to 1000 issues"]}
+        if not 1 <= int(body.get("maxResults") or 1000) <= 10_000:
+            return 400, {}, {"errorMessages": ["maxResults must be between 1 and 10000"]}
         offset = int(body.get("nextPageToken") or 0)
         size = int(body.get("maxResults") or 1000)
         flat = []
@@ -313,8 +350,21 @@ class FakeJira:
         return found
 
 
+def cloud_search_cap(query: dict[str, str]) -> int:
+    """Issues a Cloud search page holds at most (see the module docstring)."""
+    fields = {f.strip() for f in query.get("fields", "").split(",") if f.strip()}
+    if fields and fields <= {"id", "key"} and "changelog" not in query.get("expand", ""):
+        return 5000
+    return 50 if "changelog" in query.get("expand", "") else 100
+
+
 def _missing() -> tuple[int, dict[str, str], Any]:
     return 404, {}, {"errorMessages": ["Not found"]}
+
+
+def _no_resource(path: str) -> tuple[int, dict[str, str], Any]:
+    # What Server/DC's REST layer (Jersey) answers for a resource it does not have.
+    return 404, {}, {"message": f"null for uri: {path}", "status-code": 404}
 
 
 def _gone() -> tuple[int, dict[str, str], Any]:
@@ -334,8 +384,9 @@ def _handler(jira: FakeJira) -> type[BaseHTTPRequestHandler]:
             parsed = urlparse(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length)) if length else None
+            sent = {k.lower(): v for k, v in self.headers.items() if k.lower() != "authorization"}
             status, headers, payload = jira.answer(method, parsed.path, dict(parse_qsl(parsed.query)), body,
-                                                   self.headers.get("Authorization"))
+                                                   self.headers.get("Authorization"), sent)
             data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
             self.send_response(status)
             kind = headers.get("Content-Type") or ("text/plain" if isinstance(payload, str) else "application/json")

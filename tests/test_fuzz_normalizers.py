@@ -27,12 +27,16 @@ from cadence.normalize.jira_fields import discover_fields
 from cadence.warehouse.connection import migrate
 from cadence.warehouse.write import save
 from conftest import SHARED_FIXTURES
+from hostile_answers import slots as json_slots
 from jira_payloads import patternfly, unwrap
 
 FETCHED = datetime(2024, 6, 1, tzinfo=timezone.utc)
 EXAMPLES = int(os.environ.get("CADENCE_FUZZ_EXAMPLES", "150"))
+# The recordings come through the shared_fixtures fixture (a skip with its reason without ../shared);
+# it only says where they are, so one value serves every example.
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                       HealthCheck.function_scoped_fixture])
 
 HOSTILE = [
     "'); DROP TABLE items; --", '" OR 1=1 --', "<script>alert(1)</script>", "<img src=x onerror=alert(1)>",
@@ -47,19 +51,6 @@ HUGE = ["x" * 200_000, 10**40, -(10**40), 1e308, float("inf"), float("nan"), [[[
 
 
 # -- mutations ---------------------------------------------------------------------------------
-def _slots(value: Any, found: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
-    """Every (container, key) in a JSON value: the places a mutation can hit."""
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            found.append((value, key))
-            _slots(inner, found)
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            found.append((value, index))
-            _slots(inner, found)
-    return found
-
-
 retyped = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(),
     st.text(max_size=30), st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
@@ -73,7 +64,7 @@ def mutated(draw: Any, seeds: list[Any]) -> Any:
     if draw(st.integers(0, 40)) == 0:  # now and then the whole record is not even an object
         return draw(retyped)
     for _ in range(draw(st.integers(1, 5))):
-        slots = _slots(payload, [])
+        slots = json_slots(payload)
         if not slots:
             break
         container, key = draw(st.sampled_from(slots))
@@ -118,8 +109,6 @@ def _saved(con: duckdb.DuckDBPyConnection, batch: Any) -> dict[str, int]:
 
 # -- Jira --------------------------------------------------------------------------------------
 def _jira_seeds() -> tuple[list[dict[str, Any]], nj.Site]:
-    if not SHARED_FIXTURES.is_dir():
-        pytest.skip(f"third-party recordings not found at {SHARED_FIXTURES}")
     data = patternfly(SHARED_FIXTURES)
     # One of the five finos records came without "fields" at all: it stays a seed as it is.
     finos = [unwrap(r["data"]) if "fields" in r["data"] else r["data"]
@@ -138,7 +127,7 @@ JIRA_SEEDS, JIRA_SITE = _jira_seeds() if SHARED_FIXTURES.is_dir() else ([{}], nj
 jira_counter = {"cases": 0, "rejected": 0}
 
 
-def test_the_recorded_jira_issues_normalise_cleanly():
+def test_the_recorded_jira_issues_normalise_cleanly(shared_fixtures):
     batch = nj.page(JIRA_SEEDS, JIRA_SITE, FETCHED)
     assert len(JIRA_SEEDS) == 10 + 5 + 3 and len(batch.items) == 17
     assert [(p["entity_id"], p["problem"]) for p in batch.problems] == [("CONTRIB-4", "malformed_issue")]
@@ -146,7 +135,7 @@ def test_the_recorded_jira_issues_normalise_cleanly():
 
 @FUZZ
 @given(issues=st.lists(mutated(JIRA_SEEDS), min_size=1, max_size=3))
-def test_fuzzed_jira_issues_never_crash_and_every_rejection_is_saved(con, issues):
+def test_fuzzed_jira_issues_never_crash_and_every_rejection_is_saved(shared_fixtures, con, issues):
     batch = nj.page(issues, JIRA_SITE, FETCHED)
     rejected = [p for p in batch.problems if p["entity"] == "issue" and p["problem"] == "malformed_issue"]
     assert len(batch.raw) == len(issues)  # every record is kept raw, good or bad
@@ -227,7 +216,7 @@ MILESTONES = {"Sprint 1": 1, "v1.0": 2}
 github_counter = {"cases": 0, "rejected": 0}
 
 
-def test_the_recorded_github_nodes_normalise_cleanly():
+def test_the_recorded_github_nodes_normalise_cleanly(shared_fixtures):
     batch = gh.normalize_items(GITHUB_SEEDS, "PyGithub/PyGithub", "T", Config(), FETCHED.isoformat(), MILESTONES)
     assert len(batch.items) == 3 and not [p for p in batch.problems if p["problem"] == "malformed"]
     assert {e["kind"] for e in batch.events} >= {"assignee", "comment", "label_added", "status", "review"}
@@ -235,7 +224,7 @@ def test_the_recorded_github_nodes_normalise_cleanly():
 
 @FUZZ
 @given(nodes=st.lists(mutated(GITHUB_SEEDS), min_size=1, max_size=3))
-def test_fuzzed_github_nodes_never_crash_and_every_rejection_is_saved(con, nodes):
+def test_fuzzed_github_nodes_never_crash_and_every_rejection_is_saved(shared_fixtures, con, nodes):
     batch = gh.normalize_items(nodes, "PyGithub/PyGithub", "T", Config(), FETCHED.isoformat(), MILESTONES)
     rejected = [p for p in batch.problems if p["problem"] == "malformed"]
     assert len(batch.raw) == len(nodes)
@@ -247,7 +236,7 @@ def test_fuzzed_github_nodes_never_crash_and_every_rejection_is_saved(con, nodes
     github_counter["rejected"] += len(rejected)
 
 
-def test_zz_fuzz_counts():
+def test_zz_fuzz_counts(shared_fixtures):
     """Runs last in this file: how many fuzz cases ran and how many records were rejected (reported)."""
     print(f"fuzz cases: jira {jira_counter}, github {github_counter}")
     assert jira_counter["cases"] >= EXAMPLES and github_counter["cases"] >= EXAMPLES

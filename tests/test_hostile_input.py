@@ -93,7 +93,8 @@ def test_user_jql_with_injection_text_reaches_jira_intact_and_is_stored_as_data(
     'acme/x" } } query { viewer { login',
     "acme/$(rm -rf ~)",
 ])
-def test_injection_shaped_repository_names_reach_github_as_variables_and_are_refused(tmp_path, repo):
+def test_injection_shaped_repository_names_reach_github_as_variables_and_are_refused(shared_fixtures, tmp_path, repo):
+    # The fake GitHub executes queries against GitHub's published schema, under ../shared.
     dataset = d.Dataset(repos={"acme/models": d.synthetic_repo("acme/models", 3, 1)})
     db = tmp_path / "w.duckdb"
     with GitHubServer(dataset, token=TOKEN) as server:

@@ -7,6 +7,12 @@ to import beside hishel 2 (which this environment has), and ``Http`` already giv
 
 Where it points: the GraphQL endpoint is ``{api_url}/graphql``, except that a GitHub Enterprise
 Server REST root ``https://host/api/v3`` maps to ``https://host/api/graphql``, where GHES serves it.
+
+What it does not take on trust: every connection's shape is checked (a wrong one is a one-line
+``SourceError``), an ``endCursor`` that repeats or a page with nothing new stops the listing
+(cadence.sources.paging; noted in ``GitHub.notes``), a rate-limit reset is waited for at most an
+hour, and a page that cannot be read is asked for in halves down to the one node that breaks it,
+which comes back as a stand-in (``UNREADABLE``) with its id, number and update time.
 """
 
 from __future__ import annotations
@@ -19,14 +25,19 @@ from typing import Any, Callable, Iterator
 
 from cadence.errors import SourceError
 from cadence.sources import github_queries as q
-from cadence.sources.http import Http, HttpError, RetryPolicy
+from cadence.sources import paging
+from cadence.sources.http import Http, HttpError, RetryPolicy, UnreadableBody
+from cadence.sources.paging import Notes, Pages
+from cadence.text import SECRETS
 
-log = logging.getLogger(__name__)
+log = SECRETS.guard(logging.getLogger(__name__))
 
 # Below this many points left, wait for the reset; below PACE_BELOW, spread what is left evenly.
 RESERVE_POINTS = 50
 PACE_BELOW = 500
+LONGEST_RESET_S = 3600.0  # GitHub's primary limit resets hourly; a later reset is not believed
 _NESTED = ("timelineItems", "labels", "assignees")
+UNREADABLE = "_cadence_unreadable"
 
 
 class AuthError(SourceError):
@@ -76,6 +87,7 @@ class GitHub:
         self.cost = 0
         self.remaining: int | None = None
         self.read_projects = True  # cleared when the token turns out to lack read:project
+        self.notes = Notes()
 
     def close(self) -> None:
         self.http.close()
@@ -95,33 +107,37 @@ class GitHub:
             if not isinstance(body, dict):
                 raise SourceError(f"GitHub at {self.api_url} answered with JSON that is not a GraphQL response")
             # A hostile or broken server may quote our Authorization header in its messages.
-            errors = [e if isinstance(e, dict) else {"message": str(e)} for e in self.http.redact(body.get("errors") or [])]
+            listed = body.get("errors") or []
+            errors = [e if isinstance(e, dict) else {"message": str(e)}
+                      for e in self.http.redact(listed if isinstance(listed, list) else [listed])]
             # GraphQL answers an exhausted primary limit with 200 and an error of type RATE_LIMITED.
             if any(e.get("type") == "RATE_LIMITED" for e in errors):
-                reset = response.headers.get("X-RateLimit-Reset", "")
-                wait = max(1.0, int(reset) - self.clock()) if reset.isdigit() else 60.0
-                self._sleep(wait, "GraphQL rate limit exhausted")
+                reset = paging.count(response.headers.get("X-RateLimit-Reset", ""))
+                wait = max(1.0, reset - self.clock()) if reset is not None else 60.0
+                self._sleep(min(wait, LONGEST_RESET_S), "GraphQL rate limit exhausted")
                 continue
             if any(e.get("type") == "INSUFFICIENT_SCOPES" for e in errors):
                 raise ScopeError(f"GitHub: {_messages(errors)}")
             data = body.get("data")
             if data is None:
                 raise SourceError(f"GitHub GraphQL error: {_messages(errors)}")
+            if not isinstance(data, dict):
+                raise SourceError(f"GitHub at {self.api_url} answered with a GraphQL data of the wrong shape")
             self._account(data.get("rateLimit"))
             return data, [_messages([e]) for e in errors]
         raise SourceError("GitHub GraphQL rate limit still exhausted after waiting for its reset")
 
-    def _account(self, rate: dict[str, Any] | None) -> None:
-        if not rate:
+    def _account(self, rate: Any) -> None:
+        if not isinstance(rate, dict) or paging.count(rate.get("remaining")) is None:
             return
-        self.cost += int(rate.get("cost") or 0)
-        self.remaining = remaining = int(rate.get("remaining") or 0)
-        cost = max(1, int(rate.get("cost") or 1))
-        until_reset = max(0.0, _epoch(rate.get("resetAt")) - self.clock()) if rate.get("resetAt") else 0.0
+        cost = paging.count(rate.get("cost")) or 0
+        self.cost += cost
+        self.remaining = remaining = paging.count(rate.get("remaining")) or 0
+        until_reset = min(LONGEST_RESET_S, max(0.0, _epoch(rate.get("resetAt")) - self.clock()))
         if remaining < RESERVE_POINTS:
             self._sleep(until_reset + 1, f"{remaining} GraphQL points left")
         elif remaining < PACE_BELOW and until_reset:
-            self._sleep(until_reset / (remaining / cost), f"{remaining} GraphQL points left, pacing")
+            self._sleep(until_reset / (remaining / max(1, cost)), f"{remaining} GraphQL points left, pacing")
 
     def _sleep(self, seconds: float, why: str) -> None:
         log.warning("github: %s; waiting %.0fs", why, seconds)
@@ -132,12 +148,9 @@ class GitHub:
     # -- follow-ups ----------------------------------------------------------------------
     def complete(self, nodes: list[dict[str, Any]], type_name: str) -> list[str]:
         """Follow every overflowing nested connection of ``nodes`` to its end, in place."""
-        pending = [
-            (node, name, node[name]["pageInfo"]["endCursor"])
-            for node in nodes
-            for name in _NESTED
-            if (node.get(name) or {}).get("pageInfo", {}).get("hasNextPage")
-        ]
+        pending = [(node, name, cursor) for node in nodes for name in _NESTED
+                   if isinstance(node, dict) and node.get("id") and (cursor := _overflowing(node, name))]
+        seen = {(node["id"], name, cursor) for node, name, cursor in pending}
         errors: list[str] = []
         while pending:
             batch, pending = pending[: q.FOLLOW_UPS_PER_QUERY], pending[q.FOLLOW_UPS_PER_QUERY :]
@@ -147,14 +160,21 @@ class GitHub:
             data, errs = self.query(q.follow_up_query([(type_name, name) for _, name, _ in batch]), variables)
             errors += errs
             for i, (node, name, _) in enumerate(batch):
-                more = (data.get(f"f{i}") or {}).get(name)
+                follow = data.get(f"f{i}")
+                more = follow.get(name) if isinstance(follow, dict) else None
+                mine = node[name]
                 if more is None:  # the node went away between the two requests
-                    node[name]["pageInfo"]["hasNextPage"] = False
+                    mine["pageInfo"] = {**(mine.get("pageInfo") or {}), "hasNextPage": False}
                     continue
-                node[name]["nodes"].extend(more["nodes"])
-                node[name]["pageInfo"] = more["pageInfo"]
-                if more["pageInfo"]["hasNextPage"]:
-                    pending.append((node, name, more["pageInfo"]["endCursor"]))
+                found, has_next, cursor = connection(more, name)
+                mine["nodes"] = [*(mine.get("nodes") or []), *found]
+                mine["pageInfo"] = {"hasNextPage": has_next, "endCursor": cursor}
+                if has_next and (node["id"], name, cursor) in seen:
+                    self.notes.add("item", node["id"], paging.REPEATED_CURSOR, f"its {name} handed the cursor "
+                                   f"{str(cursor)[:60]!r} again; stopped there", stopped=True)
+                elif has_next:
+                    seen.add((node["id"], name, cursor))
+                    pending.append((node, name, cursor))
         return errors
 
 
@@ -163,27 +183,54 @@ def _messages(errors: list[dict[str, Any]]) -> str:
     return " ".join(text.split())[:300]
 
 
-def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+def _epoch(iso: Any) -> float:
+    """An ISO-8601 time as epoch seconds; 0 (already past) when it is not one."""
+    try:
+        return datetime.fromisoformat(str(iso).replace("Z", "+00:00")).timestamp()
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
+
+
+def connection(value: Any, name: str) -> tuple[list[dict[str, Any]], bool, str | None]:
+    """(nodes, hasNextPage, endCursor) of a GraphQL connection; a ``SourceError`` if it is not one."""
+    page_info = value.get("pageInfo") if isinstance(value, dict) else None
+    nodes = value.get("nodes") if isinstance(value, dict) else None
+    if not isinstance(nodes, list) or (page_info is not None and not isinstance(page_info, dict)):
+        raise SourceError(f"GitHub answered a {name} connection of the wrong shape")
+    page_info = page_info or {}
+    cursor = page_info.get("endCursor")
+    return ([n for n in nodes if isinstance(n, dict)], page_info.get("hasNextPage") is True,
+            cursor if isinstance(cursor, str) else None)
+
+
+def _overflowing(node: dict[str, Any], name: str) -> str | None:
+    """The cursor to follow ``node``'s nested connection from, when it has more than came."""
+    try:
+        _, more, cursor = connection(node.get(name), name)
+    except SourceError:  # a malformed nested connection: the normaliser keeps and counts the node
+        return None
+    return cursor if more else None
 
 
 def _repository(data: dict[str, Any], errors: list[str], owner: str, name: str) -> dict[str, Any]:
     repo = data.get("repository")
     if repo is None:  # GitHub answers 200 with a NOT_FOUND error for an unknown or hidden repository
         raise SourceError(f"GitHub: {'; '.join(errors) or f'repository {owner}/{name} not found'}")
+    if not isinstance(repo, dict):
+        raise SourceError(f"GitHub answered repository {owner}/{name} in the wrong shape")
     return repo
 
 
 def _items(
-    gh: GitHub, documents: tuple[str, str], connection: str, type_name: str, variables: dict[str, Any],
+    gh: GitHub, documents: tuple[str, str, str], name: str, type_name: str, variables: dict[str, Any],
     keep: Callable[[dict[str, Any]], bool],
 ) -> Iterator[Page]:
-    """Pages of ``connection``; ``documents`` is the query with and without Projects fields."""
+    """Pages of connection ``name``; ``documents``: the query with and without Projects fields, and its keys-only form."""
+    pages = Pages(gh.notes, "repository", f"{variables['owner']}/{variables['name']} {name}")
     after = None
     while True:
         try:
-            document = documents[0] if gh.read_projects else documents[1]
-            data, errors = gh.query(document, {**variables, "first": q.ITEM_PAGE, "after": after})
+            nodes, has_next, after, errors = _page(gh, documents, name, variables, after, q.ITEM_PAGE)
         except ScopeError as exc:
             if not gh.read_projects or "projectItems" not in str(exc):
                 raise
@@ -191,23 +238,40 @@ def _items(
             log.warning("github: the token cannot read projects (read:project); Projects status is not read")
             gh.read_projects = False
             continue
-        conn = _repository(data, errors, variables["owner"], variables["name"])[connection]
-        nodes = [n for n in conn["nodes"] if n is not None]
         kept = [n for n in nodes if keep(n)]
-        errors += gh.complete(kept, type_name)
+        errors += gh.complete([n for n in kept if UNREADABLE not in n], type_name)
         if not gh.read_projects:
             errors.append("the token lacks read:project, so Projects status was not read for these items")
-        has_next = conn["pageInfo"]["hasNextPage"] and len(kept) == len(nodes)
+        has_next = has_next and len(kept) == len(nodes)
         yield Page(kept, has_next, errors)
-        if not has_next:
+        if not pages.page([n.get("id") for n in nodes], after, more=has_next):
             return
-        after = conn["pageInfo"]["endCursor"]
+
+
+def _page(gh: GitHub, documents: tuple[str, str, str], name: str, variables: dict[str, Any], after: str | None,
+          size: int) -> tuple[list[dict[str, Any]], bool, str | None, list[str]]:
+    """(nodes, hasNextPage, endCursor, errors) of ``size`` nodes after ``after``. A page that cannot be
+    read is asked for in halves; the one node that breaks it is asked for by its keys alone."""
+    document = documents[0] if gh.read_projects else documents[1]
+    try:
+        data, errors = gh.query(document, {**variables, "first": size, "after": after})
+        return (*connection(_repository(data, errors, variables["owner"], variables["name"]).get(name), name), errors)
+    except UnreadableBody as exc:
+        if size == 1:
+            data, errors = gh.query(documents[2], {**variables, "first": 1, "after": after})
+            nodes, more, cursor = connection(_repository(data, errors, variables["owner"], variables["name"]).get(name), name)
+            return [{**n, UNREADABLE: str(exc), "text": exc.text[:1_000_000]} for n in nodes[:1]], more, cursor, errors
+    first = _page(gh, documents, name, variables, after, size // 2)
+    if not first[1]:
+        return first
+    second = _page(gh, documents, name, variables, first[2], size - size // 2)
+    return first[0] + second[0], second[1], second[2], first[3] + second[3]
 
 
 def issue_pages(gh: GitHub, owner: str, name: str, since: str | None) -> Iterator[Page]:
     """Issues updated at or after ``since`` (all when None), oldest update first."""
     variables = {"owner": owner, "name": name, "since": since}
-    documents = (q.ISSUES_QUERY, q.ISSUES_QUERY_WITHOUT_PROJECTS)
+    documents = (q.ISSUES_QUERY, q.ISSUES_QUERY_WITHOUT_PROJECTS, q.ISSUE_KEYS_QUERY)
     return _items(gh, documents, "issues", "Issue", variables, lambda n: True)
 
 
@@ -217,30 +281,33 @@ def pull_request_pages(gh: GitHub, owner: str, name: str, stop_before: str | Non
     GitHub offers no ``since`` filter on pull requests, so ordering by update and stopping is
     the incremental read; ISO-8601 UTC strings from GitHub compare correctly as text.
     """
-    keep = (lambda n: True) if stop_before is None else (lambda n: n["updatedAt"] >= stop_before)
+    keep = (lambda n: True) if stop_before is None else (lambda n: str(n.get("updatedAt")) >= stop_before)
     variables = {"owner": owner, "name": name}
-    documents = (q.PULL_REQUESTS_QUERY, q.PULL_REQUESTS_QUERY_WITHOUT_PROJECTS)
+    documents = (q.PULL_REQUESTS_QUERY, q.PULL_REQUESTS_QUERY_WITHOUT_PROJECTS, q.PULL_REQUEST_KEYS_QUERY)
     return _items(gh, documents, "pullRequests", "PullRequest", variables, keep)
 
 
 def repository_milestones(gh: GitHub, owner: str, name: str) -> tuple[str, list[dict[str, Any]]]:
     """The repository's canonical ``owner/name`` (GitHub ignores case; keys must not) and all its milestones."""
     found: list[dict[str, Any]] = []
+    pages = Pages(gh.notes, "repository", f"{owner}/{name} milestones")
     after = None
     while True:
         data, errors = gh.query(q.MILESTONES_QUERY, {"owner": owner, "name": name, "after": after})
         repo = _repository(data, errors, owner, name)
-        found += [m for m in repo["milestones"]["nodes"] if m is not None]
-        if not repo["milestones"]["pageInfo"]["hasNextPage"]:
-            return repo.get("nameWithOwner") or f"{owner}/{name}", found
-        after = repo["milestones"]["pageInfo"]["endCursor"]
+        nodes, has_next, after = connection(repo.get("milestones"), "milestones")
+        found += nodes
+        if not pages.page([m.get("id") for m in nodes], after, more=has_next):
+            canonical = repo.get("nameWithOwner")
+            return canonical if isinstance(canonical, str) and canonical.count("/") == 1 else f"{owner}/{name}", found
 
 
 def project(gh: GitHub, owner: str, number: int) -> dict[str, Any]:
     """A Projects v2 project with its iteration and single-select fields."""
     data, errors = gh.query(q.PROJECT_QUERY, {"owner": owner, "number": number})
-    found = (data.get("repositoryOwner") or {}).get("projectV2")
-    if found is None:
+    owner_node = data.get("repositoryOwner")
+    found = owner_node.get("projectV2") if isinstance(owner_node, dict) else None
+    if not isinstance(found, dict) or not found.get("id"):
         raise SourceError(f"GitHub: {'; '.join(errors) or f'project {owner}/{number} not found'}")
     return found
 
@@ -251,14 +318,15 @@ def project_item_pages(gh: GitHub, project_id: str, iteration_field: str, status
     Projects v2 items cannot be filtered by update time, so this always reads them all: the
     membership snapshot must be complete anyway. It costs one request per 100 items.
     """
+    pages = Pages(gh.notes, "project", project_id)
     after = None
     while True:
         variables = {"id": project_id, "after": after, "iterationField": iteration_field, "statusField": status_field}
         data, errors = gh.query(q.PROJECT_ITEMS_QUERY, variables)
-        conn = (data.get("node") or {}).get("items")
-        if conn is None:
+        node = data.get("node")
+        if not isinstance(node, dict) or node.get("items") is None:
             raise SourceError(f"GitHub: {'; '.join(errors) or 'project items not readable'}")
-        yield Page([n for n in conn["nodes"] if n is not None], conn["pageInfo"]["hasNextPage"], errors)
-        if not conn["pageInfo"]["hasNextPage"]:
+        nodes, has_next, after = connection(node["items"], "items")
+        yield Page(nodes, has_next, errors)
+        if not pages.page([n.get("id") for n in nodes], after, more=has_next):
             return
-        after = conn["pageInfo"]["endCursor"]

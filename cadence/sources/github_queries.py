@@ -147,6 +147,30 @@ query PullRequests($owner: String!, $name: String!, $first: Int!, $after: String
     "PullRequestTimeline",
 )
 
+# When a page cannot be read even one node at a time, the one node that breaks it is asked for
+# again with only what identifies it, so that it is kept (and counted) and the page moves past it.
+_KEY_FIELDS = "id number url updatedAt"
+ISSUE_KEYS_QUERY = f"""
+query IssueKeys($owner: String!, $name: String!, $first: Int!, $after: String, $since: DateTime) {{
+  repository(owner: $owner, name: $name) {{
+    issues(first: $first, after: $after, orderBy: {{field: UPDATED_AT, direction: ASC}}, filterBy: {{since: $since}}) {{
+      {_PAGE_INFO}
+      nodes {{ {_KEY_FIELDS} }}
+    }}
+  }}
+  {RATE_LIMIT}
+}}""".strip()
+PULL_REQUEST_KEYS_QUERY = f"""
+query PullRequestKeys($owner: String!, $name: String!, $first: Int!, $after: String) {{
+  repository(owner: $owner, name: $name) {{
+    pullRequests(first: $first, after: $after, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{
+      {_PAGE_INFO}
+      nodes {{ {_KEY_FIELDS} }}
+    }}
+  }}
+  {RATE_LIMIT}
+}}""".strip()
+
 ISSUES_QUERY_WITHOUT_PROJECTS = ISSUES_QUERY.replace(PROJECT_ITEMS, "")
 PULL_REQUESTS_QUERY_WITHOUT_PROJECTS = PULL_REQUESTS_QUERY.replace(PROJECT_ITEMS, "")
 
@@ -249,6 +273,8 @@ ALL_QUERIES = {
     "PullRequests": PULL_REQUESTS_QUERY,
     "IssuesWithoutProjects": ISSUES_QUERY_WITHOUT_PROJECTS,
     "PullRequestsWithoutProjects": PULL_REQUESTS_QUERY_WITHOUT_PROJECTS,
+    "IssueKeys": ISSUE_KEYS_QUERY,
+    "PullRequestKeys": PULL_REQUEST_KEYS_QUERY,
     "Milestones": MILESTONES_QUERY,
     "Project": PROJECT_QUERY,
     "ProjectItems": PROJECT_ITEMS_QUERY,

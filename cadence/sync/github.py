@@ -19,7 +19,12 @@ Choices where PRODUCT.md is silent:
   them reads them again from the newest (upserts make that harmless). The cursor moves only when
   both are done. The overlap re-reads a few items; that is the price of not trusting clocks.
 - A failure before anything was saved raises ``SourceError`` (exit 1); so does a rejected token at
-  any time. A failure after pages were saved is reported in ``SyncReport.errors`` (exit 2).
+  any time. A failure after pages were saved is reported in ``SyncReport.errors`` (exit 2)
+  (cadence/sync/common.py says how each kind of failure settles).
+- A listing that the server made endless (a repeated ``endCursor``, a page of nothing new) stops
+  with a data-quality row, and the scope's cursor does not move: the next run reads it again.
+  A project whose items stopped early writes no removals, since its snapshot is incomplete.
+- A node that cannot be read or normalised is kept raw and counted; its page goes on.
 """
 
 from __future__ import annotations
@@ -34,16 +39,18 @@ from typing import Any, Callable, Mapping
 
 from cadence import warehouse
 from cadence.config import Config
-from cadence.errors import CadenceError, SourceError
+from cadence.errors import CadenceError, Interrupted, SourceError
 from cadence.normalize import github as normalize
 from cadence.normalize import github_sprints as sprints
 from cadence.progress import Progress, silent
 from cadence.records import Batch, Problem, Team, sprint_key
 from cadence.sources import github as source
-from cadence.sources.http import RetryPolicy
-from cadence.sync.common import SyncReport
+from cadence.sources.http import RetryPolicy, check_url
+from cadence.sync.common import SyncReport, isolated, note_anomalies, settle, unreadable
+from cadence.text import SECRETS
+from cadence.warehouse.connection import failures_named
 
-log = logging.getLogger(__name__)
+log = SECRETS.guard(logging.getLogger(__name__))
 
 SOURCE = "github"
 OVERLAP = timedelta(minutes=2)
@@ -61,20 +68,24 @@ class Run:
     progress: Progress
     now: datetime
     pages_saved: int = 0
+    stopped: bool = False  # a listing of the current scope ended early (cadence.sources.paging)
 
     @property
     def stamp(self) -> str:
         return self.now.isoformat()
 
     def save(self, batch: Batch, cursor: warehouse.Cursor | None = None) -> None:
+        notes = self.gh.notes.take()
+        self.stopped |= any(n.stopped for n in notes)
+        batch.problems += note_anomalies(SOURCE, notes, self.report, cursor.scope if cursor else "github")
         # A connection per page keeps write transactions short, so readers are not locked out.
-        with warehouse.connect(self.db_path, read_only=False) as con:
+        with warehouse.connect(self.db_path, read_only=False) as con, failures_named(self.db_path):
             warehouse.save(con, batch, cursor)
         self.pages_saved += 1
         self.report.add(batch)
 
     def query(self, sql: str, params: list[Any]) -> list[tuple]:
-        with warehouse.connect(self.db_path, read_only=False) as con:
+        with warehouse.connect(self.db_path, read_only=False) as con, failures_named(self.db_path):
             return con.execute(sql, params).fetchall()
 
 
@@ -94,6 +105,7 @@ def sync_github(
     token = (env.get("GITHUB_TOKEN") or "").strip()
     if not token:
         raise SourceError("GITHUB_TOKEN is not set: export a GitHub token that can read the repositories and projects")
+    api_url = check_url(api_url, "--api-url", "GITHUB_TOKEN")
     repo_names = [_split(r, "--repo", "OWNER/NAME") for r in repos]
     project_ids = [_split(p, "--project", "OWNER/NUMBER") for p in projects]
     if any(not number.isdigit() for _, number in project_ids):
@@ -102,21 +114,29 @@ def sync_github(
     gh = source.GitHub(api_url, token, policy)
     run = Run(Path(db_path), gh, config, SyncReport(SOURCE), progress, sync_time)
     try:
-        project_repos: set[str] = set()
-        for owner, number in project_ids:
-            scope = f"project:{owner}/{number}"
-            _guarded(run, scope, lambda: project_repos.update(sync_project(run, owner, int(number))))
-        # GitHub names are case-insensitive: "Acme/Models" is acme/models.
-        on_projects = {r.lower() for r in project_repos}
-        _report_unsynced(run, {r for r in project_repos if r.lower() not in {f"{o}/{n}".lower() for o, n in repo_names}})
-        for owner, name in repo_names:
-            repo = f"{owner}/{name}"
-            _guarded(run, repo, lambda: sync_repo(run, owner, name, full, repo.lower() not in on_projects))
+        _sync_all(run, project_ids, repo_names, full)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        exc.saved = run.report.saved()  # type: ignore[union-attr]
+        raise
     finally:
         gh.close()
         run.report.requests = gh.http.stats.requests
         log.info("github: %d requests, GraphQL cost %d", gh.http.stats.requests, gh.cost)
     return run.report
+
+
+def _sync_all(run: Run, project_ids: list[tuple[str, str]], repo_names: list[tuple[str, str]], full: bool) -> None:
+    """Projects first (their iterations decide whether milestones are sprints), then repositories."""
+    project_repos: set[str] = set()
+    for owner, number in project_ids:
+        scope = f"project:{owner}/{number}"
+        _guarded(run, scope, lambda: project_repos.update(sync_project(run, owner, int(number))))
+    # GitHub names are case-insensitive: "Acme/Models" is acme/models.
+    on_projects = {r.lower() for r in project_repos}
+    _report_unsynced(run, {r for r in project_repos if r.lower() not in {f"{o}/{n}".lower() for o, n in repo_names}})
+    for owner, name in repo_names:
+        repo = f"{owner}/{name}"
+        _guarded(run, repo, lambda: sync_repo(run, owner, name, full, repo.lower() not in on_projects))
 
 
 def _split(value: str, option: str, form: str) -> tuple[str, str]:
@@ -135,15 +155,11 @@ def _report_unsynced(run: Run, repos: set[str]) -> None:
 
 
 def _guarded(run: Run, scope: str, work: Callable[[], Any]) -> None:
+    run.stopped = False
     try:
         work()
-    except source.AuthError:
-        raise
-    except SourceError as exc:
-        if run.pages_saved == 0:
-            raise
-        log.error("github %s: %s", scope, exc)
-        run.report.errors.append(f"{scope}: {exc}")
+    except Exception as exc:
+        settle(exc, run.report, scope, run.pages_saved > 0, lambda e: e)
         return
     run.report.scopes.append(scope)
 
@@ -196,16 +212,35 @@ def sync_repo(run: Run, owner: str, name: str, full: bool, milestones_are_sprint
     for page in source.pull_request_pages(run.gh, owner, name, _minus_overlap(cursor)):
         done += _save_items(run, repo, team, titles, page, cursor, state)
         run.progress(f"{repo} pull requests", done)
-    run.save(Batch(), warehouse.Cursor(SOURCE, repo, state["watermark"], {}))
+    run.save(Batch(), warehouse.Cursor(SOURCE, repo, cursor, dict(state)))  # saves what was noted last
+    if not run.stopped:  # a listing that stopped early leaves the cursor where it was
+        run.save(Batch(), warehouse.Cursor(SOURCE, repo, state["watermark"], {}))
 
 
 def _save_items(run: Run, repo: str, team: str, titles: dict[str, int] | None, page: source.Page,
                 cursor: str | None, state: dict[str, Any]) -> int:
-    batch = normalize.normalize_items(page.nodes, repo, team, run.config, run.stamp, titles)
+    def bad(node: Any, exc: BaseException) -> Batch:
+        return unreadable(SOURCE, "item", _item_key(repo, node), node, f"cannot be normalised: {type(exc).__name__}",
+                          run.stamp)
+
+    batch = Batch()
+    for node in page.nodes:
+        if source.UNREADABLE in node:
+            batch.extend(unreadable(SOURCE, "item", _item_key(repo, node),
+                                    {k: v for k, v in node.items() if k != source.UNREADABLE}, node[source.UNREADABLE],
+                                    run.stamp))
+    readable = [n for n in page.nodes if source.UNREADABLE not in n]
+    batch.extend(isolated(lambda part: normalize.normalize_items(part, repo, team, run.config, run.stamp, titles),
+                          readable, bad))
     batch.problems += _problems(repo, page.errors)
     state["watermark"] = _newest(state["watermark"], page.nodes)
     run.save(batch, warehouse.Cursor(SOURCE, repo, cursor, dict(state)))
     return len(page.nodes)
+
+
+def _item_key(repo: str, node: Any) -> str:
+    number = node.get("number") if isinstance(node, dict) else None
+    return f"{repo}#{number}" if number is not None else str(node.get("id") if isinstance(node, dict) else "?")
 
 
 def sync_project(run: Run, owner: str, number: int) -> set[str]:
@@ -234,6 +269,9 @@ def sync_project(run: Run, owner: str, number: int) -> set[str]:
                            "payload": n} for n in page.nodes]
         run.save(page_batch, running)
         run.progress(f"{scope} items", len(seen))
+    run.save(Batch(), running)  # saves what was noted last
+    if run.stopped:  # an incomplete snapshot says nothing about items that left the project
+        return {key.split("#")[0] for key in seen}
     gone = {k: v for k, v in (previous or {}).items() if k not in seen}  # items no longer on the project
     run.save(sprints.iteration_membership({}, gone, baseline, starts, run.now), warehouse.Cursor(SOURCE, scope, run.stamp, {}))
     return {key.split("#")[0] for key in seen}

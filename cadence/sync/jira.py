@@ -12,7 +12,12 @@ Choices where PRODUCT.md is silent:
 - Each page is saved in its own transaction with its cursor. The file is held open across pages
   for at most about a second, and let go whenever the next page is late, so readers get in.
 - A failure before any issue page was saved raises ``SourceError`` (exit 1). A failure after pages
-  were saved is reported in ``SyncReport.errors`` (exit 2); the cursor stays at the last saved page.
+  were saved is reported in ``SyncReport.errors`` (exit 2); the cursor stays at the last saved page
+  (cadence/sync/common.py says how each kind of failure settles).
+- What the site said that did not add up (a repeated page token, a ``total`` that disagrees, an
+  issue whose JSON cannot be read) is saved as data-quality rows with the page it concerns.
+- An issue that cannot be normalised (nesting deeper than Python follows) is kept raw and counted;
+  the rest of its page is saved.
 """
 
 from __future__ import annotations
@@ -20,31 +25,32 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 import time
 from collections import Counter
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from queue import Empty, Full, Queue
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cadence import warehouse
 from cadence.config import Config
-from cadence.errors import CadenceError, SourceError
+from cadence.errors import CadenceError, Interrupted, SourceError, WarehouseDamaged
 from cadence.normalize import jira as normalize
 from cadence.normalize.jira_fields import People, discover_fields, jira_time
 from cadence.progress import Progress, silent
 from cadence.records import Batch, Team
-from cadence.sources.http import HttpError, RetryPolicy
-from cadence.sources.jira import JiraSource, credential_names
-from cadence.sync.common import SyncReport
+from cadence.sources.http import HttpError, RetryPolicy, check_url, error_messages
+from cadence.sources.jira import UNREADABLE, JiraSource, credential_names
+from cadence.sync.common import SyncReport, isolated, note_anomalies, prefetched, settle, unreadable
 from cadence.sync.jira_reports import sync_sprint_reports
+from cadence.text import SECRETS
+from cadence.warehouse.connection import abandon, failures_named
 from cadence.warehouse.write import load_cursor
 
-log = logging.getLogger(__name__)
+log = SECRETS.guard(logging.getLogger(__name__))
+SECRETS_HINT = "JIRA_EMAIL and JIRA_API_TOKEN (Jira Cloud) or JIRA_PAT (Server/Data Center)"
 
 OVERLAP = timedelta(minutes=2)
 PROJECT_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*|\d+")
@@ -83,18 +89,33 @@ class Run:
             self._open.close()
             self._open, self._con = None, None
 
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
+        with self.writing():
+            return self.connection().execute(sql, params or []).fetchall()
+
     def saved_board_sprints(self) -> set[str]:
         """Ids of sprints already saved whole from a board (the Agile API), in an earlier run or this one."""
-        rows = self.connection().execute(
-            "SELECT sprint_id FROM sprints WHERE source = 'jira' AND board_id IS NOT NULL"
-        ).fetchall()
+        rows = self.query("SELECT sprint_id FROM sprints WHERE source = 'jira' AND board_id IS NOT NULL")
         return {r[0] for r in rows}
 
     def save(self, batch: Batch, cursor: warehouse.Cursor | None = None) -> None:
-        warehouse.save(self.connection(), batch, cursor)
+        batch.problems += note_anomalies("jira", self.source.notes.take(), self.report, cursor.scope if cursor else "site")
+        with self.writing():
+            warehouse.save(self.connection(), batch, cursor)
         if time.monotonic() - self._opened_at > self.HOLD_S:
             self.release()
         self.report.add(batch)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """DuckDB failures as one-line errors; a damaged file is let go of without a checkpoint."""
+        try:
+            with failures_named(self.db_path):
+                yield
+        except WarehouseDamaged:
+            if self._con is not None:
+                abandon(self._con)
+            raise
 
 
 def sync_jira(
@@ -108,34 +129,48 @@ def sync_jira(
     progress: Progress = silent,
     env: Mapping[str, str] = os.environ,
     policy: RetryPolicy | None = None,
+    client: Any = None,
 ) -> SyncReport:
-    """Sync issues, changelogs, comments, boards and sprints from one Jira site into ``db_path``."""
+    """Sync issues, changelogs, comments, boards and sprints from one Jira site into ``db_path``.
+
+    ``client``: a configured ``jira.JIRA`` whose session carries the requests (then ``env`` holds no
+    credentials). Interrupted (Ctrl-C, SIGTERM), the exception carries ``saved``: what is in the warehouse.
+    """
     if not projects and not jql:
         raise SourceError("say what to sync from Jira: --project KEY (one or more) or --jql QUERY")
+    url = check_url(url, "--url", SECRETS_HINT)
     for key in projects:
         # The key goes into JQL; refusing what no Jira key looks like keeps it from changing the query.
         if not PROJECT_KEY.fullmatch(key):
             raise CadenceError(f"--project {' '.join(key.split())} is not a Jira project key "
                                "(a letter, then letters, digits or _) or a numeric project id")
     report = SyncReport(source="jira")
-    with JiraSource(url, env, policy) as source, ExitStack() as cleanup:
-        run = Run(Path(db_path), source, report, progress)
-        cleanup.callback(run.release)
-        try:
-            site, zone = prepare(run, projects, boards, config)
-        except HttpError as exc:
-            raise user_error(exc, url, env, "setup") from None
-        for scope, base in scopes(projects, jql):
+    try:
+        with JiraSource(url, env, policy, client=client) as source, ExitStack() as cleanup:
+            run = Run(Path(db_path), source, report, progress)
+            cleanup.callback(run.release)
             try:
-                sync_scope(run, site, zone, scope, base, full)
-            except HttpError as exc:
-                if run.pages_saved == 0:
-                    raise user_error(exc, url, env, scope) from None
-                log.warning("jira %s: %s", scope, exc)
-                report.errors.append(f"{scope}: {exc}")
-        sync_sprint_reports(run, site, full)  # Jira's own Sprint Report per newly closed sprint
-        report.scopes = [scope for scope, _ in scopes(projects, jql)]
-        report.requests = source.requests
+                site, zone = prepare(run, projects, boards, config)
+            except Exception as exc:
+                settle(exc, report, "setup", False, lambda e: user_error(e, url, env, "setup"))
+            for scope, base in scopes(projects, jql):
+                try:
+                    sync_scope(run, site, zone, scope, base, full)
+                except Exception as exc:
+                    settle(exc, report, scope, run.pages_saved > 0, lambda e: user_error(e, url, env, scope))
+                if source.notes.found:  # noted after the last page was saved (the pager runs a page ahead)
+                    run.save(Batch())
+            try:  # Jira's own Sprint Report per newly closed sprint; its refusals are data-quality notes
+                with run.writing():
+                    sync_sprint_reports(run, site, full)
+            except Exception as exc:
+                settle(exc, report, "sprint reports", run.pages_saved > 0,
+                       lambda e: user_error(e, url, env, "sprint reports"))
+            report.scopes = [scope for scope, _ in scopes(projects, jql)]
+            report.requests = source.requests
+    except (Interrupted, KeyboardInterrupt) as exc:
+        exc.saved = report.saved()  # type: ignore[union-attr]
+        raise
     return report
 
 
@@ -169,7 +204,7 @@ def user_zone(myself: Mapping[str, Any]) -> tzinfo:
 
 def user_error(exc: HttpError, url: str, env: Mapping[str, str], scope: str) -> SourceError:
     """A one-line message the user can act on; Jira's own errorMessages are passed on."""
-    messages = "; ".join(str(m) for m in (exc.body or {}).get("errorMessages") or []) if isinstance(exc.body, dict) else ""
+    messages = error_messages(exc.body) if exc.status != 200 else ""
     if exc.status == 401:
         return SourceError(f"Jira at {url} rejected the credentials (HTTP 401): check {credential_names(env)}")
     if exc.status == 403:
@@ -292,7 +327,7 @@ def sync_scope(run: Run, site: normalize.Site, zone: tzinfo, scope: str, base: s
     newest = jira_time(cursor) if cursor else None
     done = 0
     for issues in prefetched(run.source.whole_pages(jql, site.fields.request_list()), run.release, run.HOLD_S):
-        batch = normalize.page(issues, site, datetime.now(timezone.utc))
+        batch = normalized(issues, site, datetime.now(timezone.utc))
         newest = max([t for t in [newest, *(_updated(i) for i in issues)] if t is not None], default=None)
         value = newest.isoformat() if newest else None
         run.save(batch, warehouse.Cursor("jira", scope, value, {"jql": jql, "kind": run.source.kind}))
@@ -301,53 +336,22 @@ def sync_scope(run: Run, site: normalize.Site, zone: tzinfo, scope: str, base: s
         run.progress(f"jira {scope}", done)
 
 
-def prefetched(pages: Iterator[list[dict[str, Any]]], on_wait: Callable[[], None] = lambda: None,
-               wait_s: float = 1.0) -> Iterator[list[dict[str, Any]]]:
-    """The same pages, with the next one fetched while this one is normalised and saved.
+def normalized(issues: list[Any], site: normalize.Site, now: datetime) -> Batch:
+    """One page as a batch. An issue that could not be read, or cannot be normalised, is kept raw
+    (as far as it goes) and counted as ``unreadable_record``; the rest of the page goes on."""
+    readable = [i for i in issues if not (isinstance(i, dict) and UNREADABLE in i)]
+    batch = Batch()
+    for issue in issues:
+        if isinstance(issue, dict) and UNREADABLE in issue:
+            batch.extend(unreadable("jira", "issue", str(issue.get("key") or issue.get("id") or "?"),
+                                    {k: v for k, v in issue.items() if k != UNREADABLE}, issue[UNREADABLE], now))
 
-    At most one page waits, so memory stays bounded. An error while fetching is raised here, in order.
-    ``on_wait`` runs when the next page is ``wait_s`` late (slow server, rate-limit sleep): the sync
-    then lets go of the database file so that readers are not locked out while it waits.
-    """
-    ready: Queue[Any] = Queue(maxsize=1)
-    stop = threading.Event()
+    def bad(issue: Any, exc: BaseException) -> Batch:
+        key = (issue.get("key") or issue.get("id")) if isinstance(issue, dict) else None
+        return unreadable("jira", "issue", str(key or "?"), issue, f"cannot be normalised: {type(exc).__name__}", now)
 
-    def pump() -> None:
-        try:
-            for page in pages:
-                while not stop.is_set():
-                    try:
-                        ready.put(page, timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            ready.put(_END)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            ready.put(exc)
-
-    worker = threading.Thread(target=pump, name="jira-prefetch", daemon=True)
-    worker.start()
-    try:
-        while (page := _next(ready, on_wait, wait_s)) is not _END:
-            if isinstance(page, BaseException):
-                raise page
-            yield page
-    finally:
-        stop.set()
-        worker.join(timeout=5)
-
-
-_END = object()
-
-
-def _next(ready: Queue[Any], on_wait: Callable[[], None], wait_s: float) -> Any:
-    try:
-        return ready.get(timeout=wait_s)
-    except Empty:
-        on_wait()
-        return ready.get()
+    batch.extend(isolated(lambda part: normalize.page(part, site, now), readable, bad))
+    return batch
 
 
 def _updated(issue: Mapping[str, Any]) -> datetime | None:

@@ -4,10 +4,15 @@ DuckDB lets one process write a file, and a read-only process holds a shared loc
 writers out. So cadence never holds a connection longer than one unit of work: readers open
 per call and writers per batch, and both wait a bounded time for the other to finish. A user
 who still meets a lock gets a message that says what to do, never a DuckDB traceback.
+
+The same holds for a damaged file (corrupt or truncated: one line naming it, and cadence stops
+before writing to it, so not even a checkpoint touches it), a read-only folder, and a full disk
+(``DiskFull``; what was committed before stays intact and a sync reports it as partial).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -18,7 +23,7 @@ from typing import Iterator
 
 import duckdb
 
-from cadence.errors import WarehouseError
+from cadence.errors import DiskFull, WarehouseDamaged, WarehouseError
 from cadence.warehouse.schema import MIGRATIONS, SCHEMA_VERSION, Migration
 
 log = logging.getLogger(__name__)
@@ -57,6 +62,55 @@ def _writer_waiting(path: Path) -> bool:
         return False
 
 
+# What DuckDB and the OS say, by what it means for the user.
+_DAMAGED = ("corrupt database file", "not a valid duckdb database file", "could not read enough bytes",
+            "checksum", "serialization error", "failed to deserialize", "invalid block")
+_FULL = ("no space left on device", "file too large", "disk quota exceeded")
+_READ_ONLY = ("read-only file system", "permission denied", "operation not permitted")
+_FULL_ERRNO = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+_READ_ONLY_ERRNO = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def translate(path: Path, exc: BaseException) -> WarehouseError | None:
+    """The one-line error a DuckDB or OS failure on ``path`` means for the user; None when it is none of these."""
+    text = str(exc).lower()
+    first = " ".join(str(exc).split())[:200]
+    code = getattr(exc, "errno", None)
+    if any(p in text for p in _FULL) or code in _FULL_ERRNO:
+        return DiskFull(f"disk full: cannot write {path} ({first})")
+    if any(p in text for p in _READ_ONLY) or code in _READ_ONLY_ERRNO:
+        return WarehouseError(f"cannot write {path} or beside it ({first}): the folder is read-only; "
+                              "point --db (or $CADENCE_DB) at a writable folder")
+    if isinstance(exc, duckdb.Error) and any(p in text for p in _DAMAGED):
+        return WarehouseDamaged(
+            f"{path} is damaged ({first}); cadence has not written to it. Restore it from a backup, or move it "
+            f"(and {path.name}.wal if there is one) aside and run `cadence sync ... --full` to build a new one"
+        )
+    return None
+
+
+@contextmanager
+def failures_named(path: Path, os_errors: bool = True) -> Iterator[None]:
+    """Turn DuckDB (and, with ``os_errors``, OS) failures on ``path`` into the one-line errors of ``translate``."""
+    try:
+        yield
+    except (duckdb.Error, OSError) as exc:
+        if isinstance(exc, OSError) and not os_errors:
+            raise
+        error = translate(Path(path), exc)
+        if error is None:
+            raise
+        raise error from None
+
+
+def abandon(con: duckdb.DuckDBPyConnection) -> None:
+    """Close without the checkpoint DuckDB makes on close: a damaged file is never written to."""
+    try:
+        con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    except duckdb.Error:
+        pass  # the database is already invalidated: it writes nothing more either
+
+
 def _raw_connect(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
     # Readers reopen within milliseconds, so a writer backing off could wait for ever behind a
     # notebook polling in a loop. A queued writer leaves a marker, and readers let it go first.
@@ -72,16 +126,42 @@ def _raw_connect(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyC
                 return duckdb.connect(str(path), read_only=read_only)
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
-                    raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+                    error = translate(path, exc)
+                    raise (error or WarehouseError(f"cannot open {path}: {' '.join(str(exc).split())[:300]}")) from None
                 if time.monotonic() >= deadline:
                     raise WarehouseError(_lock_message(path, exc)) from None
                 if not read_only:
-                    marker.touch()
+                    _touch(marker)
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
     finally:
         if not read_only:
-            marker.unlink(missing_ok=True)
+            _remove(marker)
+
+
+# The write-wanted marker only speeds up a queued writer: where it cannot be written (a read-only
+# folder) it is skipped, so that its cleanup never hides the real error.
+def _touch(marker: Path) -> None:
+    try:
+        marker.touch()
+    except OSError as exc:
+        log.debug("cannot leave %s: %s", marker, exc)
+
+
+def _remove(marker: Path) -> None:
+    try:
+        marker.unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("cannot remove %s: %s", marker, exc)
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back what is open. A failed COMMIT (a full disk) has already ended the transaction, and
+    its error, not "cannot rollback - no transaction is active", is the one to report."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error as exc:
+        log.debug("rollback: %s", exc)
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -113,7 +193,7 @@ def migrate(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None =
             )
             con.execute("COMMIT")
         except Exception:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
         log.info("applied migration %s %s", migration.version, migration.name)
         applied.append(migration.name)
@@ -148,13 +228,32 @@ def connect(
             f"no warehouse at {path}; run `cadence demo`, `cadence import` or `cadence sync` first"
         )
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        with failures_named(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
     con = _raw_connect(path, read_only, wait_s if wait_s is not None else (10.0 if read_only else 120.0))
+    failed = False
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        _check_version(con, path, read_only)
-        if not read_only:
-            migrate(con)
-        yield con
+        with failures_named(path, os_errors=False):
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                _check_version(con, path, read_only)
+                if not read_only:
+                    migrate(con)
+                yield con
+            except BaseException as exc:
+                failed = True
+                if isinstance(exc, WarehouseDamaged) or isinstance(translate(path, exc), WarehouseDamaged):
+                    abandon(con)
+                raise
     finally:
+        _close(con, path, failed)
+
+
+def _close(con: duckdb.DuckDBPyConnection, path: Path, failed: bool) -> None:
+    """Close, checkpointing the WAL into the file; a failure to do so matters only if nothing failed before."""
+    try:
         con.close()
+    except duckdb.Error as exc:
+        if not failed:
+            raise translate(path, exc) or exc from None
+        log.debug("closing %s after a failure: %s", path, exc)

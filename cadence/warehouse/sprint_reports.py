@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from cadence.records import Problem, Raw, SprintReport, SprintReportIssue
-from cadence.warehouse.write import upsert
+from cadence.warehouse.write import rollback, upsert
 
 
 def save_sprint_reports(
@@ -29,5 +29,5 @@ def save_sprint_reports(
         upsert(con, "data_quality", problems)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 import duckdb
 import pandas as pd
 
-from cadence.records import Batch
+from cadence.records import Batch, Problem
+from cadence.text import SECRETS
+from cadence.warehouse.connection import rollback
 
 # Natural keys of every table that records are saved to.
 KEYS: dict[str, tuple[str, ...]] = {
@@ -73,7 +76,21 @@ def _frame(rows: list[Mapping[str, Any]], table: str, types: dict[str, str]) -> 
             frame[column] = frame[column].map(lambda v: v if isinstance(v, bool) else None).astype(object)
         elif dtype == "DATE":
             frame[column] = frame[column].map(lambda v: None if v is None or pd.isna(v) else str(v)[:10])
+        if frame[column].dtype == object:
+            frame[column] = _redacted(frame[column])
     return frame.drop_duplicates(subset=list(KEYS[table]), keep="last")
+
+
+def _redacted(cells: pd.Series) -> pd.Series:
+    """Text cells (JSON included, as the text stored) with every secret in use redacted, in every
+    encoding: a server may echo a token inside an issue field. One scan of the whole column first,
+    so a column without a secret costs one regex search."""
+    if not SECRETS:
+        return cells
+    texts = [c for c in cells if isinstance(c, str)]
+    if not texts or not SECRETS.found_in("\x00".join(texts)):
+        return cells
+    return cells.map(lambda c: SECRETS.redact(c) if isinstance(c, str) else c)
 
 
 def _insert_sql(table: str, columns: list[str], types: dict[str, str]) -> list[str]:
@@ -116,16 +133,63 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Mapping[st
 def save_cursor(con: duckdb.DuckDBPyConnection, cursor: Cursor) -> None:
     con.execute(
         "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, now(), ?)",
-        [cursor.source, cursor.scope, cursor.value, _cell_json(dict(cursor.details or {}))],
+        [cursor.source, SECRETS.redact(cursor.scope), cursor.value,
+         _cell_json(SECRETS.redact_value(dict(cursor.details or {})))],
     ).fetchall()
+
+
+# A sprint planned to start before this, or to last longer than this, has dates that cannot be
+# meant (a 1970 start is an empty date read as 0); it is kept as given and counted.
+EARLIEST_SPRINT = datetime(2001, 1, 1, tzinfo=timezone.utc)
+LONGEST_SPRINT = timedelta(days=366)
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if pd.isna(stamp):
+        return None
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
+
+
+def sprint_problems(sprints: Iterable[Mapping[str, Any]]) -> list[Problem]:
+    """Data-quality rows for sprints whose planned dates cannot be right: an end at or before the
+    start, a start before 2001, a length over a year. Such a sprint has no cadence bucket (1, 2 or 3 weeks)."""
+    found = []
+    for sprint in sprints:
+        start, end = _instant(sprint.get("planned_start")), _instant(sprint.get("planned_end"))
+        if start is None:
+            continue
+        problem, detail = None, f"planned {start:%Y-%m-%d %H:%M} to {f'{end:%Y-%m-%d %H:%M}' if end else 'no end'} UTC"
+        if end is not None and end <= start:
+            problem = "sprint_ends_before_start"
+        elif start < EARLIEST_SPRINT:
+            problem = "implausible_sprint_start"
+        elif end is not None and end - start > LONGEST_SPRINT:
+            problem = "implausible_sprint_length"
+        if problem:
+            found.append(Problem(source=str(sprint.get("source")), entity="sprint",
+                                 entity_id=str(sprint.get("sprint_id") or sprint.get("sprint_key")), problem=problem,
+                                 detail=f"{detail}; kept as given, outside the 1-, 2- and 3-week cadences"))
+    return found
+
+
+def storable(batch: Batch) -> Batch:
+    """``batch`` with its sprints' impossible dates counted (secrets are redacted cell by cell, ``_redacted``)."""
+    problems = sprint_problems(batch.sprints)
+    return replace(batch, problems=batch.problems + problems) if problems else batch
 
 
 def save(con: duckdb.DuckDBPyConnection, batch: Batch, cursor: Cursor | None = None) -> dict[str, int]:
     """Save a batch and, when given, the cursor that covers it, in one transaction.
 
     Returns how many rows each table received. A failure rolls everything back, so a killed
-    or failed sync resumes from the last cursor with nothing half-written.
+    or failed sync resumes from the last cursor with nothing half-written. No cell stored holds a
+    secret in use (``_redacted``), and impossible sprint dates are counted (``storable``).
     """
+    batch = storable(batch)
     counts: dict[str, int] = {}
     con.execute("BEGIN TRANSACTION")
     try:
@@ -144,7 +208,7 @@ def save(con: duckdb.DuckDBPyConnection, batch: Batch, cursor: Cursor | None = N
             save_cursor(con, cursor)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return counts
 
