@@ -123,3 +123,13 @@ def test_assignee_at_creation_decides_whose_comment_is_feedback(db_path):
         row = feedback(con, as_of=AS_OF, config=Config()).set_index("key").loc["ML-1"]
     # Started at creation (created In Progress); bo's comment a day later than ann's is the first feedback.
     assert row["start"] == T0 - DAY and row["observed_at"] == T0 + 2 * DAY and row["observed_kind"] == "comment"
+
+
+def test_moved_to_in_progress_and_done_in_the_same_second_is_completed(db_path):
+    # Two histories with one timestamp (a quick drag across the board, or an automation rule): the later
+    # history (Done) is the status at completion, so the issue is completed and not carried over.
+    t = T0 + 2 * DAY
+    quick = rj.TrueIssue("ML-1", T0 - 3 * DAY, initial(sprints={1}),
+                         [rj.Change(t, "status", "3"), rj.Change(t, "status", "10001")])
+    frame = report(db_path, [quick])
+    assert counts(frame) == (1, 0, 0, 1, 0)

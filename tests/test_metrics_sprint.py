@@ -248,3 +248,21 @@ def test_snapshots_give_membership_where_there_is_no_history(db_path):
                          {"sprint_key": s1, "source": "github", "key": "o/r#2", "seen_at": at(3)}]
     frame = run(h.save(db_path), metrics.by_sprint, at(20))
     assert counts(frame, "it1") == (1, 1, 0, 1, 1)
+
+
+def test_changes_in_one_second_keep_jira_history_order(db_path):
+    # Worked by hand. Jira event ids are "KEY:history:item"; history 10 came after history 9 (Jira's
+    # history ids grow), though "10" sorts before "9" as text. Both change the status at day 3: the issue
+    # ends In Progress -> Done, so it is completed; and a removal in history 10 after an add in history 9,
+    # in the same second, leaves it out of sprint 2.
+    h = History()
+    s1, s2 = h.sprint("1", 0, 14, 14), h.sprint("2", 0, 14, 14)
+    h.item("J-1", created=-1).add("J-1", s1, -1)
+    for hid, kind, cols in ((9, "status", {"to_id": "3", "to_value": "In Progress"}),
+                            (10, "status", {"to_id": "10", "to_value": "Done"}),
+                            (9, "sprint_added", {"to_id": s2}), (10, "sprint_removed", {"from_id": s2})):
+        h.batch.events.append({"source": "jira", "event_id": f"J-1:{hid}:0:{kind}", "key": "J-1",
+                               "occurred_at": at(3), "kind": kind, "actor": "ann", "actor_kind": "human", **cols})
+    frame = run(h.save(db_path), metrics.by_sprint, at(20))
+    assert counts(frame, "1") == (1, 0, 0, 1, 0)
+    assert counts(frame, "2") == (0, 1, 1, 0, 0)

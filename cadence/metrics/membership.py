@@ -74,12 +74,12 @@ def member_events(ctx: Context) -> str:
     return f"""
     WITH ev AS (
         SELECT source, key, CASE kind WHEN 'sprint_added' THEN to_id ELSE from_id END AS sprint_key,
-               occurred_at, event_id, kind = 'sprint_added' AS is_in
+               occurred_at, event_id, initial, kind = 'sprint_added' AS is_in
         FROM events WHERE kind IN ('sprint_added', 'sprint_removed') AND occurred_at <= {a}
     ),
     snap AS (
         SELECT sn.source, sn.key, sn.sprint_key, min(sn.seen_at) AS occurred_at, 'snapshot' AS event_id,
-               TRUE AS is_in
+               FALSE AS initial, TRUE AS is_in
         FROM snapshots sn
         WHERE sn.seen_at <= {a} AND NOT EXISTS (
             SELECT 1 FROM ev WHERE ev.source = sn.source AND ev.key = sn.key AND ev.sprint_key = sn.sprint_key)
@@ -88,7 +88,9 @@ def member_events(ctx: Context) -> str:
     alle AS (SELECT * FROM ev WHERE sprint_key IS NOT NULL UNION ALL SELECT * FROM snap),
     o AS (
         SELECT *, row_number() OVER w AS seq, lag(is_in) OVER w AS prev_in, lead(occurred_at) OVER w AS next_at
-        FROM alle WINDOW w AS (PARTITION BY source, key, sprint_key ORDER BY occurred_at, event_id)
+        -- ties on time in the vendor's order, as in timing.status_events
+        FROM alle WINDOW w AS (
+            PARTITION BY source, key, sprint_key ORDER BY occurred_at, initial DESC, length(event_id), event_id)
     )
     SELECT o.*, ids.iid FROM o JOIN {ids} ids USING (source, key)
     """
@@ -114,9 +116,12 @@ def membership_flags(ctx: Context) -> str:
         SELECT *, NOT committed AND entered_at IS NOT NULL AS added,
                (committed OR entered_at IS NOT NULL) AND NOT at_completion AS removed
         FROM m WHERE committed OR entered_at IS NOT NULL OR at_completion
-    )
+    ),
+    -- The status at an instant is the last of the changes made in it (a drag from In Progress to Done
+    -- in one second is done), so ties on time are settled by the status order before the ASOF join.
+    last AS (SELECT iid, occurred_at, arg_max(category, seq) AS category FROM {status} GROUP BY ALL)
     SELECT f.*, coalesce(s.category = 'done', FALSE) AS done_at_completion
-    FROM f ASOF LEFT JOIN {status} s ON f.iid = s.iid AND f.completion >= s.occurred_at
+    FROM f ASOF LEFT JOIN last s ON f.iid = s.iid AND f.completion >= s.occurred_at
     """
 
 

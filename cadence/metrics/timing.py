@@ -71,7 +71,7 @@ def status_events(ctx: Context) -> str:
         WHERE name IS NOT NULL AND category IS NOT NULL GROUP BY ALL
     ),
     real AS (
-        SELECT e.source, e.key, e.occurred_at, e.event_id, e.actor, e.actor_kind,
+        SELECT e.source, e.key, e.occurred_at, e.event_id, e.actor, e.actor_kind, e.initial,
                {ev_cat} AS category, FALSE AS synthetic,
                CASE WHEN e.initial THEN 'created' ELSE coalesce(e.field, 'status') END AS signal
         FROM events e {ev_joins}
@@ -87,15 +87,18 @@ def status_events(ctx: Context) -> str:
     ),
     synthetic AS (
         SELECT source, key, created AS occurred_at, '0' AS event_id, NULL AS actor, NULL AS actor_kind,
-               CASE WHEN category IN ('in_progress', 'done') THEN 'in_progress' ELSE 'new' END AS category,
+               FALSE AS initial, CASE WHEN category IN ('in_progress', 'done') THEN 'in_progress' ELSE 'new' END AS category,
                TRUE AS synthetic, 'no_history' AS signal
         FROM bare
         UNION ALL
-        SELECT source, key, greatest(done_at, created), '1', NULL, NULL, 'done', TRUE, 'no_history'
+        SELECT source, key, greatest(done_at, created), '1', NULL, NULL, FALSE, 'done', TRUE, 'no_history'
         FROM bare WHERE category = 'done' AND greatest(done_at, created) <= {a}
     ),
     alle AS (SELECT * FROM known UNION ALL SELECT * FROM synthetic)
-    SELECT alle.*, ids.iid, row_number() OVER (PARTITION BY ids.iid ORDER BY occurred_at, event_id) AS seq
+    -- Changes in one second keep the vendor's order: creation values first, then by event id, shorter
+    -- first, so Jira's "KEY:history:item" ids sort by history number (9 before 10) and not as text.
+    SELECT alle.*, ids.iid, row_number() OVER (
+        PARTITION BY ids.iid ORDER BY occurred_at, initial DESC, length(event_id), event_id) AS seq
     FROM alle JOIN {ids} ids USING (source, key)
     """
 
