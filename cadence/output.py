@@ -2,7 +2,8 @@
 
 The table is for people: the documented columns only (``--all-columns`` for the rest), numbers
 rounded, times to the minute, wrapped to the terminal's width. CSV and JSON are for programs:
-every column, unrounded, times as ISO-8601 UTC.
+every column, unrounded, times as ISO-8601 UTC. Text from the tracker never reaches the terminal
+with escape sequences, control or bidirectional characters (JSON escapes them as ``\\u`` codes).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 
 from cadence.metrics.compare import COMPARE_COLUMNS
 from cadence.metrics.sprint_report import PRODUCT_COLUMNS
+from cadence.text import one_line, strip_controls
 
 # The documented columns of each table (PRODUCT.md, docs/frames.md).
 TABLE_COLUMNS = {
@@ -46,7 +48,9 @@ def _table(frame: pd.DataFrame, by: str | None, all_columns: bool) -> str:
         if pd.api.types.is_float_dtype(values):
             shown[column] = values.map(lambda v: "" if pd.isna(v) else f"{v:,.{DIGITS}f}")
         else:
-            shown[column] = values.astype(object).map(lambda v: "" if v is None or v is pd.NA or v != v else str(v))
+            # a name from the tracker could hold escape sequences or newlines: one plain line per cell
+            shown[column] = values.astype(object).map(
+                lambda v: "" if v is None or v is pd.NA or v != v else one_line(str(v)))
     width = shutil.get_terminal_size((120, 24)).columns  # $COLUMNS, the terminal, else 120
     return pd.DataFrame(shown).to_string(index=False, line_width=width) + "\n"
 
@@ -56,7 +60,9 @@ def format_frame(frame: pd.DataFrame, fmt: str, by: str | None = None, all_colum
     if fmt == "table":
         return "" if frame.empty else _table(frame, by, all_columns)
     frame = _iso(frame)
-    if fmt == "csv":
+    if fmt == "csv":  # quoted by the CSV writer; only what a terminal would act on is removed
+        text = frame.select_dtypes(include="object").columns
+        frame[text] = frame[text].apply(lambda c: c.map(lambda v: strip_controls(v) if isinstance(v, str) else v))
         return frame.to_csv(index=False)
     return "[]\n" if frame.empty else frame.to_json(orient="records", indent=1) + "\n"
 

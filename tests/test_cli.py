@@ -149,3 +149,20 @@ def test_an_empty_warehouse_says_so(tmp_path):
         pass
     result = run("metrics", "--db", str(tmp_path / "empty.duckdb"))
     assert result.returncode == 0 and "no sprints in " in result.stderr and "sync or import first" in result.stderr
+
+
+def test_tracker_text_reaches_the_terminal_without_escapes_or_bidi(tmp_path):
+    # A sprint named by a hostile tracker user: a terminal title escape, a bell, a right-to-left override
+    # and a newline. Neither the table nor the CSV may carry them to the terminal; JSON escapes them.
+    from histories import History
+
+    h = History()
+    h.sprint("1", 0, 14, 14, name="S1 \x1b]0;pwned\x07\u202eevil\nnext")
+    db = h.save(tmp_path / "c.duckdb")
+    for fmt in ("table", "csv", "json"):
+        out = run("metrics", "--db", str(db), "--as-of", "2024-02-01", "--format", fmt, env={"COLUMNS": "1000"})
+        assert out.returncode == 0, out.stderr
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]", out.stdout), (fmt, out.stdout)
+        assert "S1" in out.stdout and "evil" in out.stdout
+    table = run("metrics", "--db", str(db), "--as-of", "2024-02-01", env={"COLUMNS": "1000"}).stdout
+    assert len(table.splitlines()) == 2  # the header and one line for the one sprint
