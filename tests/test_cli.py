@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from histories import History
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
 
@@ -154,8 +156,6 @@ def test_an_empty_warehouse_says_so(tmp_path):
 def test_tracker_text_reaches_the_terminal_without_escapes_or_bidi(tmp_path):
     # A sprint named by a hostile tracker user: a terminal title escape, a bell, a right-to-left override
     # and a newline. Neither the table nor the CSV may carry them to the terminal; JSON escapes them.
-    from histories import History
-
     h = History()
     h.sprint("1", 0, 14, 14, name="S1 \x1b]0;pwned\x07\u202eevil\nnext")
     db = h.save(tmp_path / "c.duckdb")

@@ -26,7 +26,7 @@ Decisions:
 from __future__ import annotations
 
 from cadence.metrics.sql import Context, hours
-from cadence.metrics.timing import item_ids, status_events
+from cadence.metrics.timing import EVENT_ORDER, item_ids, status_events
 
 
 def sprints_as_of(ctx: Context) -> str:
@@ -88,9 +88,7 @@ def member_events(ctx: Context) -> str:
     alle AS (SELECT * FROM ev WHERE sprint_key IS NOT NULL UNION ALL SELECT * FROM snap),
     o AS (
         SELECT *, row_number() OVER w AS seq, lag(is_in) OVER w AS prev_in, lead(occurred_at) OVER w AS next_at
-        -- ties on time in the vendor's order, as in timing.status_events
-        FROM alle WINDOW w AS (
-            PARTITION BY source, key, sprint_key ORDER BY occurred_at, initial DESC, length(event_id), event_id)
+        FROM alle WINDOW w AS (PARTITION BY source, key, sprint_key ORDER BY {EVENT_ORDER})
     )
     SELECT o.*, ids.iid FROM o JOIN {ids} ids USING (source, key)
     """

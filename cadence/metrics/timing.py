@@ -57,6 +57,11 @@ def item_ids(ctx: Context) -> str:
     return "SELECT source, key, row_number() OVER (ORDER BY source, key)::INTEGER AS iid FROM items"
 
 
+# Changes in one second keep the vendor's order: creation values first, then by event id, shorter
+# first, so Jira's "KEY:history:item" ids sort by history number (9 before 10) and not as text.
+EVENT_ORDER = "occurred_at, initial DESC, length(event_id), event_id"
+
+
 def status_events(ctx: Context) -> str:
     """Categorised status transitions, with synthetic ones for items that have no history."""
     a = ctx.as_of_sql
@@ -87,7 +92,8 @@ def status_events(ctx: Context) -> str:
     ),
     synthetic AS (
         SELECT source, key, created AS occurred_at, '0' AS event_id, NULL AS actor, NULL AS actor_kind,
-               FALSE AS initial, CASE WHEN category IN ('in_progress', 'done') THEN 'in_progress' ELSE 'new' END AS category,
+               FALSE AS initial,
+               CASE WHEN category IN ('in_progress', 'done') THEN 'in_progress' ELSE 'new' END AS category,
                TRUE AS synthetic, 'no_history' AS signal
         FROM bare
         UNION ALL
@@ -95,10 +101,7 @@ def status_events(ctx: Context) -> str:
         FROM bare WHERE category = 'done' AND greatest(done_at, created) <= {a}
     ),
     alle AS (SELECT * FROM known UNION ALL SELECT * FROM synthetic)
-    -- Changes in one second keep the vendor's order: creation values first, then by event id, shorter
-    -- first, so Jira's "KEY:history:item" ids sort by history number (9 before 10) and not as text.
-    SELECT alle.*, ids.iid, row_number() OVER (
-        PARTITION BY ids.iid ORDER BY occurred_at, initial DESC, length(event_id), event_id) AS seq
+    SELECT alle.*, ids.iid, row_number() OVER (PARTITION BY ids.iid ORDER BY {EVENT_ORDER}) AS seq
     FROM alle JOIN {ids} ids USING (source, key)
     """
 
