@@ -47,7 +47,6 @@ ShowPeople = typer.Option(False, "--show-people", help="Show people's names (hid
 class State:
     config_path: Optional[Path] = None
     verbose: bool = False
-    interrupted: bool = False
 
 
 def _config():
@@ -294,10 +293,14 @@ def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: run the app and turn every failure into one line on stderr and an exit code."""
     command = typer.main.get_command(app)
     SECRETS.add(*(os.environ.get(name) for name in ("JIRA_API_TOKEN", "JIRA_PAT", "GITHUB_TOKEN")))
-    State.interrupted = False
+    Interrupted.pending = None
     previous = _catch_signals()
     try:
-        code = command.main(args=argv, prog_name="cadence", standalone_mode=False)
+        try:
+            code = command.main(args=argv, prog_name="cadence", standalone_mode=False)
+        except Exception as exc:
+            Interrupted.raise_pending(exc)
+            raise
     except CadenceError as exc:
         _err(f"cadence: {exc}")
         sys.exit(exc.exit_code)
@@ -346,13 +349,14 @@ def _catch_signals() -> dict[int, object]:
 
 
 def _on_signal(signum: int, frame: object) -> None:
-    if State.interrupted:
+    if Interrupted.pending is not None:
         os._exit(128 + signum)
-    State.interrupted = True
-    raise Interrupted(signum, signal.Signals(signum).name)
+    Interrupted.pending = Interrupted(signum, signal.Signals(signum).name)
+    raise Interrupted.pending
 
 
 def _restore_signals(previous: dict[int, object]) -> None:
+    Interrupted.pending = None  # only this run's signal stands for its failures
     for signum, handler in previous.items():
         signal.signal(signum, handler)  # type: ignore[arg-type]
 

@@ -40,7 +40,13 @@ class Interrupted(BaseException):
 
     A BaseException, like KeyboardInterrupt, so that no ``except Exception`` in the library (or in
     click) swallows it; the CLI prints one line and exits with 128 + the signal number.
+
+    ``pending`` is the signal that arrived in this run. A library that was running our Python code
+    when it came (DuckDB scanning an Arrow stream or a frame) wraps the Interrupted in an error of its
+    own, so once a signal has arrived, whatever failure follows is that interruption.
     """
+
+    pending: "Interrupted | None" = None
 
     def __init__(self, signum: int, name: str) -> None:
         super().__init__(name)
@@ -50,3 +56,9 @@ class Interrupted(BaseException):
     @property
     def exit_code(self) -> int:
         return 128 + self.signum
+
+    @classmethod
+    def raise_pending(cls, exc: BaseException) -> None:
+        """Raise the interruption that ``exc`` stands for, if a signal arrived; else return."""
+        if cls.pending is not None and exc is not cls.pending:
+            raise cls.pending from exc

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from queue import Empty, Full, Queue
 from typing import Any, Callable, Iterable, Iterator
 
-from cadence.errors import CadenceError, DiskFull, PartialSync, SourceError, WarehouseError
+from cadence.errors import CadenceError, DiskFull, Interrupted, PartialSync, SourceError, WarehouseError
 from cadence.records import Batch, Problem
 from cadence.sources.http import HttpError
 from cadence.sources.paging import Anomaly
@@ -75,6 +75,7 @@ class SyncReport:
 def settle(exc: BaseException, report: SyncReport, scope: str, saved: bool,
            describe: Callable[[HttpError], CadenceError]) -> None:
     """Raise ``exc`` as the one-line failure it is, or record it as this scope's partial failure."""
+    Interrupted.raise_pending(exc)  # a signal wrapped by DuckDB or a client library stops the sync
     if isinstance(exc, DiskFull):
         if saved:
             raise PartialSync(f"{exc}; {report.saved()}; free some space, then re-run to resume") from None
