@@ -188,5 +188,6 @@ def by_sprint(ctx: Context) -> pd.DataFrame:
     for column in ("committed", "added", "removed", "completed", "carried_over", "timebox_overruns", "learnings",
                    "timeboxes", "feedback_events", "items_started"):
         frame[column] = frame[column].astype("Int64")
-    frame["jira_report"] = frame["sprint_key"].map(jira_report(ctx))  # against Jira's own Sprint Report
+    # against Jira's own Sprint Report; a string column even when no sprint has closed yet (map gives floats)
+    frame["jira_report"] = frame["sprint_key"].map(jira_report(ctx)).astype("string")
     return frame[PRODUCT_COLUMNS + ["jira_report"] + EXTRA_COLUMNS]
