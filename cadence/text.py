@@ -93,6 +93,7 @@ class Secrets:
     def __init__(self) -> None:
         self._forms: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._ordered: tuple[str, ...] = ()  # the forms, longest first; replaced whole, never mutated
         self._walk_always = False  # a secret JSON escapes differently: the quick check can miss it
         self._lock = threading.Lock()
 
@@ -105,13 +106,14 @@ class Secrets:
                 self._walk_always |= any(s and json.dumps(s, ensure_ascii=False)[1:-1] != s for s in secrets)
                 ordered = sorted(self._forms, key=len, reverse=True)
                 self._pattern = re.compile("|".join(re.escape(f) for f in ordered))
+                self._ordered = tuple(ordered)
 
     def __bool__(self) -> bool:
         return self._pattern is not None
 
     def found_in(self, text: str) -> bool:
-        pattern = self._pattern
-        return bool(pattern and pattern.search(text))
+        # Substring search per form is several times faster than the regex alternation on long text.
+        return any(form in text for form in self._ordered)
 
     def redact(self, text: str) -> str:
         """``text`` with every known secret, in every form, replaced by ``[redacted]``."""

@@ -176,16 +176,31 @@ def _is_field(change: Mapping[str, Any], field_id: str | None, name: str | None)
     return name is not None and change.get("field") == name
 
 
-def change_events(key: str, history: Mapping[str, Any], site: Site) -> list[Event]:
-    """The events in one changelog history."""
+def change_events(key: str, history: Mapping[str, Any], site: Site,
+                  first: dict[str, tuple[tuple[datetime, int], Mapping[str, Any]]] | None = None) -> list[Event]:
+    """The events in one changelog history.
+
+    ``first``, when given, collects the earliest item of each tracked field across the histories
+    (keyed by the history's time and id, since Cloud sends the newest first): one pass serves both
+    the change events and the values set at creation.
+    """
     author = history.get("author")
-    base = _event(BLANK_EVENT, key=key, occurred_at=_required_time(history["created"]),
-                  actor=site.people.id_of(author), actor_kind=People.kind_of(author))
+    when = _required_time(history["created"])
+    base = _event(BLANK_EVENT, key=key, occurred_at=when, actor=site.people.id_of(author),
+                  actor_kind=People.kind_of(author))
+    hid = str(history.get("id") or "")
+    order = (when, int(hid) if hid.isdigit() else 0)
     events: list[Event] = []
     for index, change in enumerate(history.get("items") or []):
+        tracked = _tracked(change, site)
+        if tracked is None:
+            continue
+        if first is not None:
+            seen = first.get(tracked)
+            if seen is None or order < seen[0]:  # strict: the first item of one history wins
+                first[tracked] = (order, change)
         prefix = f"{key}:{history['id']}:{index}"
-        fid = change.get("fieldId") or change.get("field")
-        if fid == "status":
+        if tracked == "status":
             events.append(_event(
                 base, event_id=f"{prefix}:status", kind="status", field="status",
                 from_id=change.get("from"), to_id=change.get("to"),
@@ -193,28 +208,28 @@ def change_events(key: str, history: Mapping[str, Any], site: Site) -> list[Even
                 from_category=site.categories.get(str(change.get("from"))),
                 to_category=site.categories.get(str(change.get("to"))),
             ))
-        elif _is_field(change, site.fields.sprint, site.fields.sprint_name):
+        elif tracked == "sprint":
             before, after = sprint_ids(change.get("from")), sprint_ids(change.get("to"))
             events += [_event(base, event_id=f"{prefix}:sprint_added:{s}", kind="sprint_added", field="sprint",
                              to_id=sprint_key(SOURCE, s)) for s in sorted(after - before)]
             events += [_event(base, event_id=f"{prefix}:sprint_removed:{s}", kind="sprint_removed",
                              field="sprint", from_id=sprint_key(SOURCE, s)) for s in sorted(before - after)]
-        elif fid == "assignee":
+        elif tracked == "assignee":
             events.append(_event(
                 base, event_id=f"{prefix}:assignee", kind="assignee", field="assignee",
                 from_value=site.people.hide(change.get("from") or change.get("fromString")),
                 to_value=site.people.hide(change.get("to") or change.get("toString")),
             ))
-        elif fid == "labels":
+        elif tracked == "labels":
             before = set((change.get("fromString") or "").split())
             after = set((change.get("toString") or "").split())
             events += [_event(base, event_id=f"{prefix}:label_added:{x}", kind="label_added", field="labels",
                              to_value=x) for x in sorted(after - before)]
             events += [_event(base, event_id=f"{prefix}:label_removed:{x}", kind="label_removed",
                              field="labels", from_value=x) for x in sorted(before - after)]
-        elif _is_field(change, site.fields.story_points, site.fields.names.get(site.fields.story_points or "")):
+        elif tracked == "story_points":
             events.append(_estimate(base, prefix, "story_points", change, 1.0))
-        elif fid == "timeoriginalestimate":
+        else:
             events.append(_estimate(base, prefix, "original_estimate_h", change, 1 / 3600))
     return events
 
@@ -258,33 +273,18 @@ def _tracked(change: Mapping[str, Any], site: Site) -> str | None:
     return None
 
 
-def _history_order(history: Mapping[str, Any]) -> tuple[datetime, int]:
-    hid = str(history.get("id") or "")
-    return _required_time(history["created"]), int(hid) if hid.isdigit() else 0
-
-
-def first_changes(histories: list[Mapping[str, Any]], site: Site) -> dict[str, Mapping[str, Any]]:
-    """The earliest changelog item of each tracked field (histories come newest first on Cloud)."""
-    first: dict[str, Mapping[str, Any]] = {}
-    for history in sorted(histories, key=_history_order):
-        for change in history.get("items") or []:
-            tracked = _tracked(change, site)
-            if tracked and tracked not in first:
-                first[tracked] = change
-    return first
-
-
 def _raw_value(change: Mapping[str, Any] | None, id_key: str, text_key: str) -> Any:
     return change.get(text_key) if change.get(id_key) is None else change.get(id_key)
 
 
-def creation_events(payload: Mapping[str, Any], sprints: list[dict[str, Any]], site: Site) -> list[Event]:
+def creation_events(payload: Mapping[str, Any], sprints: list[dict[str, Any]], site: Site,
+                    first: Mapping[str, Mapping[str, Any]]) -> list[Event]:
     """Events at ``created`` for the values the issue was created with, marked ``initial``, no actor.
 
+    ``first``: the earliest changelog item of each tracked field (``change_events`` collects them).
     Needs the whole changelog: ``page`` does not call it when the changelog is known to be short.
     """
     key, f = str(payload["key"]), payload["fields"]
-    first = first_changes((payload.get("changelog") or {}).get("histories") or [], site)
     base = _event(BLANK_EVENT, key=key, occurred_at=_required_time(f["created"]), initial=True, actor_kind="unknown")
     events: list[Event] = []
     status = f.get("status") or {}
@@ -339,10 +339,13 @@ def issue(payload: Mapping[str, Any], site: Site, whole_changelog: bool = True) 
     sprint_value = f.get(site.fields.sprint) if site.fields.sprint else None
     sprints = parse_sprint_field(sprint_value)
     batch = Batch(items=[item(payload, sprints, site)])
-    if whole_changelog:
-        batch.events += creation_events(payload, sprints, site)
+    first: dict[str, tuple[tuple[datetime, int], Mapping[str, Any]]] = {}
+    changes: list[Event] = []
     for history in (payload.get("changelog") or {}).get("histories") or []:
-        batch.events += change_events(key, history, site)
+        changes += change_events(key, history, site, first)
+    if whole_changelog:
+        batch.events += creation_events(payload, sprints, site, {name: change for name, (_, change) in first.items()})
+    batch.events += changes
     for comment in (f.get("comment") or {}).get("comments") or []:
         batch.events.append(comment_event(key, comment, site))
     batch.sprints += [sprint(s, site) for s in sprints if s["id"] not in site.known_sprints]

@@ -53,6 +53,8 @@ log = SECRETS.guard(logging.getLogger(__name__))
 SECRETS_HINT = "JIRA_EMAIL and JIRA_API_TOKEN (Jira Cloud) or JIRA_PAT (Server/Data Center)"
 
 OVERLAP = timedelta(minutes=2)
+# Issues per saved transaction: Cloud's 50-issue changelog pages are saved two at a time.
+SAVE_AT_LEAST = 100
 PROJECT_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*|\d+")
 
 
@@ -326,7 +328,8 @@ def sync_scope(run: Run, site: normalize.Site, zone: tzinfo, scope: str, base: s
     log.info("jira %s: %s", scope, jql)
     newest = jira_time(cursor) if cursor else None
     done = 0
-    for issues in prefetched(run.source.whole_pages(jql, site.fields.request_list()), run.release, run.HOLD_S):
+    pages = run.source.whole_pages(jql, site.fields.request_list())
+    for issues in prefetched(pages, run.release, run.HOLD_S, at_least=SAVE_AT_LEAST):
         batch = normalized(issues, site, datetime.now(timezone.utc))
         newest = max([t for t in [newest, *(_updated(i) for i in issues)] if t is not None], default=None)
         value = newest.isoformat() if newest else None
