@@ -117,7 +117,7 @@ def membership_flags(ctx: Context) -> str:
     ),
     -- The status at an instant is the last of the changes made in it (a drag from In Progress to Done
     -- in one second is done), so ties on time are settled by the status order before the ASOF join.
-    last AS (SELECT iid, occurred_at, arg_max(category, seq) AS category FROM {status} GROUP BY ALL)
+    last AS (SELECT iid, occurred_at, category FROM {status} WHERE next_at IS DISTINCT FROM occurred_at)
     SELECT f.*, coalesce(s.category = 'done', FALSE) AS done_at_completion
     FROM f ASOF LEFT JOIN last s ON f.iid = s.iid AND f.completion >= s.occurred_at
     """
@@ -156,17 +156,17 @@ def points_events(ctx: Context) -> str:
     a = ctx.as_of_sql
     ids = ctx.ensure("ids", item_ids)
     ctx.ensure("points_before", lambda c: f"""
-        WITH ch AS (
-            SELECT source, key, TRY_CAST(from_value AS DOUBLE) AS before,
-                   row_number() OVER (PARTITION BY source, key ORDER BY occurred_at, event_id) AS n
-            FROM events WHERE kind = 'estimate' AND field = 'story_points'
+        -- arg_min skips NULLs: the value goes in a struct, so that a first change from "unset"
+        -- keeps its empty value. The order is the vendor's (EVENT_ORDER).
+        WITH firsts AS (
+            SELECT source, key,
+                   arg_min({{'v': TRY_CAST(from_value AS DOUBLE)}},
+                           (occurred_at, NOT coalesce(initial, FALSE), length(event_id), event_id)).v AS before
+            FROM events WHERE kind = 'estimate' AND field = 'story_points' GROUP BY ALL
         ),
-        -- not arg_min: it skips NULLs, and a first change from "unset" must keep its empty value
-        firsts AS (SELECT source, key, before FROM ch WHERE n = 1),
-        est AS (SELECT DISTINCT source, key FROM ch),
         known AS (
-            SELECT DISTINCT i.source, i.team FROM items i LEFT JOIN est USING (source, key)
-            WHERE i.story_points IS NOT NULL OR est.key IS NOT NULL
+            SELECT DISTINCT i.source, i.team FROM items i LEFT JOIN firsts f USING (source, key)
+            WHERE i.story_points IS NOT NULL OR f.key IS NOT NULL
         )
         SELECT ids.iid, CASE WHEN f.key IS NOT NULL THEN f.before ELSE i.story_points END AS points_before,
                k.source IS NOT NULL AS points_known

@@ -101,8 +101,11 @@ def status_events(ctx: Context) -> str:
         FROM bare WHERE category = 'done' AND greatest(done_at, created) <= {a}
     ),
     alle AS (SELECT * FROM known UNION ALL SELECT * FROM synthetic)
-    SELECT alle.*, ids.iid, row_number() OVER (PARTITION BY ids.iid ORDER BY {EVENT_ORDER}) AS seq
+    -- One sort serves the order (seq), the category before (prev) and whether a later change in the
+    -- same instant supersedes this one (next_at = occurred_at).
+    SELECT alle.*, ids.iid, row_number() OVER w AS seq, lag(category) OVER w AS prev, lead(occurred_at) OVER w AS next_at
     FROM alle JOIN {ids} ids USING (source, key)
+    WINDOW w AS (PARTITION BY ids.iid ORDER BY {EVENT_ORDER})
     """
 
 
@@ -112,17 +115,14 @@ def item_timing(ctx: Context) -> str:
     ids = ctx.ensure("ids", item_ids)
     a = ctx.as_of_sql
     return f"""
-    WITH s AS (
-        SELECT *, lag(category) OVER (PARTITION BY iid ORDER BY seq) AS prev FROM {status}
-    ),
-    agg AS (
+    WITH agg AS (
         SELECT iid,
             min(occurred_at) FILTER (WHERE category = 'in_progress') AS first_ip,
             min(occurred_at) FILTER (WHERE category = 'done') AS first_done,
             max(occurred_at) FILTER (WHERE category = 'done' AND prev IS DISTINCT FROM 'done') AS done_entry,
             arg_max(category, seq) AS category,
             arg_min(signal, seq) FILTER (WHERE category IN ('in_progress', 'done')) AS start_signal
-        FROM s GROUP BY iid
+        FROM {status} GROUP BY iid
     )
     SELECT ids.iid, i.source, i.key, i.team, i.type, i.summary, i.url, i.created, i.resolution, i.labels,
            i.assignees, i.story_points, i.original_estimate_h, i.time_spent_h, i.due_date, i.description,
