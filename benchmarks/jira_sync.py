@@ -11,6 +11,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from multiprocessing import Pipe, Process
 from multiprocessing.connection import Connection
 from datetime import datetime, timezone
@@ -34,9 +35,21 @@ def serve(args: argparse.Namespace, pipe: Connection) -> None:
     with FakeJira(data) as jira:
         pipe.send((jira.url, histories))
         while (command := pipe.recv()) != "stop":
+            if command == "kinds":
+                pipe.send(Counter(kind_of(seen.path) for seen in jira.requests))
+                continue
             changed = touch(data, command, datetime.now(timezone.utc))
             jira.changed()
             pipe.send((len(changed), len(jira.requests)))
+
+
+def kind_of(path: str) -> str:
+    """A request's part of the plan, by its path."""
+    for part, kind in (("/search", "search"), ("/changelog/bulkfetch", "changelog bulkfetch"),
+                       ("/comment", "comments"), ("/rest/api/2/issue/", "issue"), ("sprintreport", "sprint reports")):
+        if part in path:
+            return kind
+    return "site set-up (fields, statuses, boards, sprints)"
 
 
 def main() -> None:
@@ -61,6 +74,13 @@ def main() -> None:
               f"-> {full.items / elapsed:,.0f} issues/s (CPU {cpu:.1f}s -> {full.items / cpu:,.0f} issues per CPU-second; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
         print(f"requests: {full.requests} -> {1000 * full.requests / full.items:.1f} per 1,000 issues")
+        ours.send("kinds")
+        kinds = ours.recv()
+        issue_requests = kinds["search"] + kinds["changelog bulkfetch"] + kinds["comments"] + kinds["issue"]
+        print(f"  of which issues ({', '.join(f'{k} {kinds[k]}' for k in ('search', 'changelog bulkfetch', 'comments', 'issue') if kinds[k])}): "
+              f"{issue_requests} -> {1000 * issue_requests / full.items:.1f} per 1,000 issues")
+        for kind in sorted(set(kinds) - {"search", "changelog bulkfetch", "comments", "issue"}):
+            print(f"  {kind}: {kinds[kind]}")
         ours.send(0.01)
         changed, before = ours.recv()
         started = time.perf_counter()

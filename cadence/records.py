@@ -55,6 +55,9 @@ EVENT_KINDS = (
     "worklog",
 )
 CATEGORIES = ("new", "in_progress", "done")
+# Put in a fetched Jira changelog whose histories could not be read: the values set at creation
+# are then unknown, and the normaliser says so instead of guessing.
+CHANGELOG_UNKNOWN = "_cadence_changelog_unknown"
 ACTOR_KINDS = ("human", "bot", "unknown")
 SPRINT_STATES = ("future", "active", "closed")
 

@@ -213,8 +213,8 @@ def recon_site() -> JiraData:
     s.issue("REC-13", before, "10", [status_change(at(1), "1", "10"), joined], [102])
     s.issue("REC-14", at(7), "10", [sprint_change(ADDED_AT_START, "", "102"), status_change(at(15), "1", "3"),
                                     status_change(at(17), "3", "10")], [102])
-    # REC-15 has 43 histories; Cloud sends the 40 newest inline and (in the test) bulkfetch sends none
-    # of the rest, so the Sprint change into 102, its Done, and the clearing of the field are lost.
+    # REC-15 has 43 histories; in the tests its changelog cannot be read (test_reconcile_sync's
+    # truncate_rec15), so the Sprint change into 102, its Done, and the clearing of the field are unknown.
     s.issue("REC-15", before, "10", [joined, status_change(at(16), "1", "10"), sprint_change(at(29), "102", ""),
                                      *[label_change(at(30, n), n) for n in range(39)],
                                      sprint_change(at(31), "", "107")], [107])

@@ -113,6 +113,9 @@ def _gh_unreadable(saved: dict[str, Any]) -> None:
 
 
 SEARCH = "/search/jql"
+# The sync's own search pages with the issues' fields: not the Cloud probe, nor the id-only
+# request that keeps an unreadable issue's key (on Cloud the pages carry no changelog to tell them by).
+ISSUE_PAGES = "fields=summary"
 BEN3 = '"key": "BEN-3", "fields": {'  # where the fake starts issue BEN-3's fields in a search page
 GH7 = '"number": 7, '  # issue acme/models#7 in a GraphQL page
 
@@ -136,15 +139,15 @@ SCENARIOS = [
     Scenario("jira: one byte every 0.5 s", "cloud", 1, "deadline passed",
              lambda p: p.every(SEARCH, Fault("drip", seconds=0.5)), check=_items(0), bound_s=25),
     Scenario("jira: description nested 490 deep", "cloud", 0, "",
-             lambda p: p.every("expand=changelog", f.deep_description(BEN3, 490)), check=_deep_kept),
+             lambda p: p.every(ISSUE_PAGES, f.deep_description(BEN3, 490)), check=_deep_kept),
     Scenario("jira: a 5,000-digit number", "cloud", 0, "",
-             lambda p: p.every("expand=changelog", f.huge_number(BEN3, 5000)), check=_deep_kept),
+             lambda p: p.every(ISSUE_PAGES, f.huge_number(BEN3, 5000)), check=_deep_kept),
     Scenario("jira: a value nested 5,000 deep", "cloud", 0, "",
-             lambda p: p.every("expand=changelog", f.deep_value(BEN3, 5000)), check=_deep_kept),
+             lambda p: p.every(ISSUE_PAGES, f.deep_value(BEN3, 5000)), check=_deep_kept),
     Scenario("jira: control codes in an error", "cloud", 1, "cadence: sync ok",
              lambda p: p.every(SEARCH, f.control_codes()), check=_items(0)),
     Scenario("jira: token echoed in an issue, four encodings", "cloud", 0, "",
-             lambda p: p.every("expand=changelog", f.token_in_field(BEN3, "description")), check=_items(10)),
+             lambda p: p.every(ISSUE_PAGES, f.token_in_field(BEN3, "description")), check=_items(10)),
     Scenario("jira: redirect with the token percent-encoded", "cloud", 0, "",
              lambda p: p.every(SEARCH, Fault("redirect"), times=1), check=_items(10)),
     Scenario("--url with credentials", "cloud", 1, "must not hold credentials",

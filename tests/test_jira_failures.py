@@ -45,7 +45,8 @@ def test_429_and_503_storms_are_waited_out(db_path):
         report = sync(jira, db_path, policy=RetryPolicy(sleep=waits.append, backoff_s=0.01))
     assert report.errors == [] and report.items == 150
     assert waits.count(7.0) == 4  # Retry-After honoured on each 429 and 503 that sent it
-    assert len(jira.seen("/search/jql")) == 4 + 3 and len(jira.seen("/rest/api/2/status")) == 3  # 3 pages of 50
+    # 2 pages of 100 (Cloud's cap without the changelog) after 4 refusals
+    assert len(jira.seen("/search/jql")) == 4 + 2 and len(jira.seen("/rest/api/2/status")) == 3
     assert report.requests == len(jira.requests)
 
 
@@ -54,7 +55,7 @@ def test_a_failure_after_saved_pages_is_partial_and_resumes(db_path):
     with FakeJira(data) as jira:
         jira.fail("/search/jql", [500] * 6, after=1)  # page 2 fails for good
         first = sync(jira, db_path)
-        assert first.items == 50 and len(first.errors) == 1 and first.partial  # Cloud: 50 issues a page
+        assert first.items == 100 and len(first.errors) == 1 and first.partial  # Cloud: 100 issues a page
         assert "BEN" in first.errors[0] and TOKEN not in first.errors[0]
         [(cursor,)] = rows(db_path, "SELECT cursor FROM sync_state WHERE scope = 'BEN'")
         first_searches = len(jira.seen("/search/jql"))
@@ -64,7 +65,7 @@ def test_a_failure_after_saved_pages_is_partial_and_resumes(db_path):
     resumed = jira.seen("/search/jql")[first_searches].query["jql"]
     assert "updated >=" in resumed and second.items < 250  # resumed from the cursor, not from the start
     newest_first_page = max(i["fields"]["updated"] for i in sorted(
-        data.issues, key=lambda i: i["fields"]["updated"])[:50])
+        data.issues, key=lambda i: i["fields"]["updated"])[:100])
     assert cursor[:19] == newest_first_page[:19]  # the cursor is the last saved page's newest update
 
 
@@ -198,5 +199,5 @@ def test_readers_get_in_while_the_sync_waits_for_a_slow_page(db_path):
         finally:
             gate.set()
             worker.join(60)
-    assert seen == [(50,)]  # the first page of 50
+    assert seen == [(100,)]  # the first page of 100 (Cloud's cap without the changelog)
     assert rows(db_path, "SELECT count(*) FROM items") == [(250,)]

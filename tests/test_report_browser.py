@@ -138,7 +138,10 @@ def test_listings_sort_when_a_header_is_clicked(browser_page) -> None:
     page, _, kind = browser_page
     table, column = {"sample": ("listing-learnings", 3), "demo": ("listing-overruns", 8)}[kind]
     before = _column(page, table, column)
-    page.click(f"#{table} thead th:nth-child({column})")
+    header = f"#{table} thead th:nth-child({column})"
+    page.click(header)
+    # DataTables marks the sorted header once it has redrawn; reading before that raced it.
+    page.wait_for_function(f"document.querySelector('{header}').getAttribute('aria-sort') !== null", timeout=10_000)
     after = _column(page, table, column)
     assert after != before or len(before) < 2
     if kind == "demo":

@@ -28,7 +28,7 @@ from cadence.normalize.jira_fields import (
     sprint_ids,
     text_of,
 )
-from cadence.records import Batch, Event, Item, Problem, Raw, Sprint, Status, Team, sprint_key
+from cadence.records import CHANGELOG_UNKNOWN, Batch, Event, Item, Problem, Raw, Sprint, Status, Team, sprint_key
 
 SOURCE = "jira"
 
@@ -352,6 +352,18 @@ def issue(payload: Mapping[str, Any], site: Site, whole_changelog: bool = True) 
     return batch
 
 
+def changelog_gap(changelog: Any) -> str | None:
+    """Why an issue's changelog is known to be incomplete, or None when it is whole."""
+    if not isinstance(changelog, dict):
+        return None
+    if CHANGELOG_UNKNOWN in changelog:
+        return f"its changelog could not be read ({changelog[CHANGELOG_UNKNOWN]})"[:200]
+    histories = changelog.get("histories") or []
+    if int(changelog.get("total") or 0) > len(histories):
+        return f"{len(histories)} of {changelog['total']} histories"
+    return None
+
+
 def page(issues: Iterable[Mapping[str, Any]], site: Site, fetched_at: datetime) -> Batch:
     """A page of whole issues -> one Batch. A malformed issue keeps its raw payload, gets a
     data-quality row, and is skipped; the rest of the page goes on."""
@@ -361,16 +373,13 @@ def page(issues: Iterable[Mapping[str, Any]], site: Site, fetched_at: datetime) 
         entity_id = entity_id or "?"
         batch.raw.append(raw("issue", entity_id, payload, fetched_at, site.people))
         try:
-            changelog = payload.get("changelog") if isinstance(payload, dict) else None
-            whole = not (isinstance(changelog, dict)
-                         and int(changelog.get("total") or 0) > len(changelog.get("histories") or []))
-            if not whole:
+            gap = changelog_gap(payload.get("changelog") if isinstance(payload, dict) else None)
+            if gap:
                 # Without the first change of each field the values set at creation are unknown:
                 # say so rather than guess (the issue then has no creation events).
                 batch.problems.append(problem("issue", entity_id, "changelog_incomplete",
-                                              f"{len(changelog.get('histories') or [])} of {changelog['total']} "
-                                              "histories; values set at creation unknown"))
-            batch.extend(issue(payload, site, whole_changelog=whole))
+                                              f"{gap}; values set at creation unknown"))
+            batch.extend(issue(payload, site, whole_changelog=not gap))
         except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:
             batch.problems.append(problem("issue", entity_id, "malformed_issue", f"{type(exc).__name__}: {exc}"[:300]))
     # An issue's sprint seen on several issues is one row.

@@ -15,9 +15,15 @@ Vendor behaviour this module relies on (PRODUCT.md, "What the sources never say"
   Atlassian's OpenAPI spec); on Server/DC, which has neither bulkfetch nor ``/issue/{key}/changelog``
   (both 404: atlassian-python-api#1396, jira-azuredevops-migrator#13), with
   ``GET /rest/api/2/issue/{key}?expand=changelog``, which there returns the whole changelog.
-- A Cloud search page holds at most 50 issues when the changelog is expanded (the OpenAPI spec's
-  ``maxResults``: "API may return fewer items per page where a large number of fields ... are
-  requested"), so the connector asks for 50 and follows ``nextPageToken`` whatever came back.
+- A Cloud search page holds at most 50 issues when the changelog is expanded and 100 without it
+  (the OpenAPI spec's ``maxResults``: "API may return fewer items per page where a large number of
+  fields ... are requested"); the connector follows ``nextPageToken`` whatever came back.
+- The Cloud plan, at its request floor: search pages of 100 issues without the changelog, and every
+  changelog from bulkfetch, for as many issues a request as fill about 10,000 histories (the
+  first page's changelogs tell how long the histories are). 30 histories an issue then cost
+  10 search + ~3.3 bulkfetch requests per 1,000 issues, against 20 + ~1 with the changelog
+  expanded inline. An issue bulkfetch says nothing of has no histories; one whose histories
+  could not be read is marked ``CHANGELOG_UNKNOWN``.
 - The inline ``comment`` field is paged the same way (``total`` vs ``comments``).
 - ``/serverInfo`` may answer 403 (jira-agile-metrics #14/#16), so it is a hint, never required.
 - A 200 may carry an error object (``errorMessages``); that is an error, not an empty answer.
@@ -31,6 +37,7 @@ from typing import Any, Iterator, Mapping
 from urllib.parse import urlparse
 
 from cadence.errors import SourceError
+from cadence.records import CHANGELOG_UNKNOWN
 from cadence.sources import paging
 from cadence.sources.http import Http, HttpError, RetryPolicy, ShapeError, UnreadableBody, error_messages
 from cadence.sources.paging import Notes, Pages
@@ -39,7 +46,7 @@ from cadence.text import SECRETS
 log = SECRETS.guard(logging.getLogger(__name__))
 
 CLOUD, SERVER = "cloud", "server"
-CLOUD_SEARCH_PAGE = 50  # Cloud's cap per search page with the changelog expanded
+CLOUD_SEARCH_PAGE = 100  # Cloud's cap per search page without the changelog (50 with it)
 SERVER_SEARCH_PAGE = 100
 PAGE = 100  # comments, sprints, boards
 BULK_ISSUES = 1000  # BulkChangelogRequestBean.issueIdsOrKeys maxItems
@@ -190,12 +197,15 @@ class JiraSource:
 
     # -- issues ----------------------------------------------------------------------------
     def search(self, jql: str, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
-        """Pages of issues (each with its inline, maybe truncated, changelog), in the JQL's order.
+        """Pages of issues in the JQL's order; on Server/DC each with its inline, maybe truncated,
+        changelog (Cloud's come from bulkfetch, ``whole_pages``).
 
         An issue whose JSON cannot be read comes as a stand-in with its id, key and the text
         that came (``UNREADABLE``): the page it was on is asked for again in halves until only it is left.
         """
-        params = {"jql": jql, "fields": ",".join(fields), "expand": "changelog"}
+        params = {"jql": jql, "fields": ",".join(fields)}
+        if self.kind != CLOUD:
+            params["expand"] = "changelog"
         pages = Pages(self.notes, "search", jql)
         cloud, start, token, seen = self.kind == CLOUD, 0, None, 0
         while True:
@@ -247,31 +257,53 @@ class JiraSource:
             second = self._page(params, at + len(first["issues"]), size - size // 2)
         return {**second, "issues": first["issues"] + second["issues"]}
 
-    def whole_pages(self, jql: str, fields: list[str], group_pages: int = 10) -> Iterator[list[dict[str, Any]]]:
+    def whole_pages(self, jql: str, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
         """Search pages with every changelog history and comment filled in, in the JQL's order.
 
-        On Cloud, pages with truncated changelogs are held back (up to ``group_pages`` pages) so one
-        bulkfetch serves several pages: a 30-history average then costs ~1 extra request per 1,000
-        issues instead of one per page. A page with nothing truncated goes out at once.
+        On Cloud, pages are held back until their issues' histories fill about one bulkfetch
+        request (``BULK_HISTORIES``, at most ``BULK_ISSUES`` issues); the first page goes out alone,
+        and its changelogs tell how many issues that is.
         """
-        held: list[list[dict[str, Any]]] = []
-        short = 0
-        for page in self.search(jql, fields):
-            page_short = sum(1 for i in page if _short(_at(i, "changelog"), "histories"))
-            if self.kind != CLOUD or (not held and not page_short):
+        if self.kind != CLOUD:
+            for page in self.search(jql, fields):
                 yield self.complete(page)
-                continue
+            return
+        held: list[list[dict[str, Any]]] = []
+        issues = histories = 0
+        for page in self.search(jql, fields):
             held.append(page)
-            short += page_short
-            if len(held) >= group_pages or short >= BULK_ISSUES // 2:
-                yield from self._release(held)
-                held, short = [], 0
-        yield from self._release(held)
-
-    def _release(self, held: list[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+            waiting = sum(len(p) for p in held)
+            if waiting >= self._group(issues, histories):
+                histories += self._bulk_complete([issue for p in held for issue in p])
+                issues += waiting
+                yield from held
+                held = []
         if held:
-            self.complete([issue for page in held for issue in page])
-        yield from held
+            self._bulk_complete([issue for p in held for issue in p])
+            yield from held
+
+    @staticmethod
+    def _group(issues: int, histories: int) -> int:
+        """Issues whose changelogs one bulkfetch request holds, judged from those fetched so far."""
+        if not issues:
+            return 1
+        per_issue = max(histories / issues, 1.0)
+        return max(1, min(BULK_ISSUES, int(0.9 * BULK_HISTORIES / per_issue)))
+
+    def _bulk_complete(self, issues: list[dict[str, Any]]) -> int:
+        """Cloud: every changelog from bulkfetch, then the comments; returns the histories fetched."""
+        wanted = [_issue_id(i) for i in issues if isinstance(i, dict) and _issue_id(i) and UNREADABLE not in i]
+        found, unknown = self.bulk_changelogs(wanted) if wanted else ({}, {})
+        for issue in issues:
+            issue_id = _issue_id(issue)
+            if not isinstance(issue, dict) or not issue_id or UNREADABLE in issue:
+                continue
+            got = found.get(issue_id, [])
+            issue["changelog"] = {"startAt": 0, "maxResults": len(got), "total": len(got), "histories": got}
+            if issue_id in unknown:
+                issue["changelog"][CHANGELOG_UNKNOWN] = unknown[issue_id]
+        self._complete_comments(issues)
+        return sum(len(v) for v in found.values())
 
     def complete(self, issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The same issues, with every changelog history and every comment fetched.
@@ -282,12 +314,15 @@ class JiraSource:
         """
         short_log = [i for i in issues if _short(_at(i, "changelog"), "histories") and _issue_id(i)]
         if short_log and self.kind == CLOUD:
-            histories = self.bulk_changelogs([_issue_id(i) for i in short_log])
+            histories, _ = self.bulk_changelogs([_issue_id(i) for i in short_log])
             for issue in short_log:
                 _replace(issue["changelog"], "histories", histories.get(_issue_id(issue), []))
         elif short_log:
             for issue, found in zip(short_log, self.map(self._readable(self.whole_changelog), short_log)):
                 _replace(issue["changelog"], "histories", found)
+        return self._complete_comments(issues)
+
+    def _complete_comments(self, issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
         short_comments = [i for i in issues if _short(_at(_at(i, "fields"), "comment"), "comments") and _issue_id(i)]
         for issue, found in zip(short_comments, self.map(self._readable(self.comments), short_comments)):
             _replace(issue["fields"]["comment"], "comments", found)
@@ -302,27 +337,34 @@ class JiraSource:
                 return []
         return fetch_or_note
 
-    def bulk_changelogs(self, issue_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        """Complete changelogs of many issues, by issue id: ``POST /rest/api/3/changelog/bulkfetch``.
+    def bulk_changelogs(self, issue_ids: list[str]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
+        """Complete changelogs of many issues, by issue id: ``POST /rest/api/3/changelog/bulkfetch``;
+        and the issues whose changelog could not be read, with why.
 
         A body that cannot be read is asked for again for half the issues, down to one issue,
-        which then keeps its inline histories and is noted.
+        which is then noted (and keeps what came inline, if anything did).
         """
         found: dict[str, list[dict[str, Any]]] = {}
+        unknown: dict[str, str] = {}
         for start in range(0, len(issue_ids), BULK_ISSUES):
             group = issue_ids[start:start + BULK_ISSUES]
             try:
-                self._bulk(group, found)
+                for issue_id, histories in self._bulk(group).items():  # merged only once the group is whole
+                    found.setdefault(issue_id, []).extend(histories)
             except UnreadableBody as exc:
                 if len(group) == 1:
                     self.notes.add("issue", group[0], paging.UNREADABLE, str(exc))
+                    unknown[group[0]] = str(exc)
                     continue
                 for half in (group[: len(group) // 2], group[len(group) // 2:]):
-                    for issue_id, histories in self.bulk_changelogs(half).items():
+                    more, lost = self.bulk_changelogs(half)
+                    unknown.update(lost)
+                    for issue_id, histories in more.items():
                         found.setdefault(issue_id, []).extend(histories)
-        return found
+        return found, unknown
 
-    def _bulk(self, group: list[str], found: dict[str, list[dict[str, Any]]]) -> None:
+    def _bulk(self, group: list[str]) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
         body: dict[str, Any] = {"issueIdsOrKeys": group, "maxResults": BULK_HISTORIES}
         pages = Pages(self.notes, "changelog", f"bulkfetch of {len(group)} issues from {group[0]}")
         while True:
@@ -336,7 +378,7 @@ class JiraSource:
                     ids += [f"{entry.get('issueId')}:{_at(h, 'id')}" for h in histories]
             token = data.get("nextPageToken")
             if not pages.page(ids, token, more=bool(token)):
-                return
+                return found
             body = {**body, "nextPageToken": token}
 
     def whole_changelog(self, key: str) -> list[dict[str, Any]]:
