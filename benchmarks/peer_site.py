@@ -1,0 +1,85 @@
+"""The benchmark's Jira Cloud site, as both cadence and jira-agile-metrics 0.24 can read it.
+
+``tests/jira_payloads.synthetic()`` makes just what cadence's sync reads. jira-agile-metrics
+(through the ``jira`` library) reads more, all of which a real Jira Cloud site always sends:
+
+- ``/serverInfo`` with ``versionNumbers``: ``jira.JIRA()`` reads it on connecting and raises
+  ``KeyError`` without it. The fake in tests/ sends ``version`` only, so ``CloudSite`` adds it.
+- status changes with ``fromString``/``toString`` (the status names): jira-agile-metrics maps
+  ``toString`` onto its workflow; the synthetic histories carry the status ids only.
+- ``fields.resolution`` on every issue (``None`` until done): its cycle-time calculator reads
+  ``issue.fields.resolution`` and the ``jira`` library raises AttributeError for an absent field.
+- a field named ``Flagged`` in ``/rest/api/2/field``: it always follows that field for
+  impediments, and stops with "JIRA field with name `Flagged` does not exist" when the site has
+  none.
+
+Both tools read this same site. Everything else is ``FakeJira`` in Cloud mode, unchanged: the
+50-issue search pages with ``expand=changelog`` (100 without), the 40 newest histories inline,
+``/search/jql`` with ``nextPageToken``, and the old ``/rest/api/2/search`` answering 410 Gone.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from jira_payloads import synthetic, touch  # noqa: E402
+from jira_server import FakeJira, JiraData  # noqa: E402
+
+DONE = {"id": "10000", "name": "Done"}
+SYSTEM_FIELDS = ["summary", "status", "resolution", "resolutiondate", "issuetype", "project", "created",
+                 "updated", "assignee", "labels", "comment"]
+FLAGGED = {"id": "customfield_10021", "name": "Flagged", "custom": True,
+           "schema": {"type": "array", "items": "option",
+                      "custom": "com.atlassian.jira.plugin.system.customfieldtypes:multicheckboxes"}}
+
+
+class CloudSite(FakeJira):
+    """``FakeJira`` in Cloud mode whose ``/serverInfo`` also has ``versionNumbers``, as Cloud's has."""
+
+    def answer(self, method: str, path: str, query: dict[str, str], body: Any, auth: str | None,
+               headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+        status, sent, payload = super().answer(method, path, query, body, auth, headers)
+        if path.endswith("/serverInfo") and status == 200:
+            payload = {**payload, "versionNumbers": [int(n) for n in payload["version"].split(".")]}
+        return status, sent, payload
+
+
+def site(n_issues: int, histories: int, long_share: float, seed: int = 42) -> JiraData:
+    """``synthetic()`` with what a real Cloud site sends besides (see the module docstring)."""
+    data = synthetic(n_issues, histories=histories, long_share=long_share, seed=seed)
+    data.fields = [{"id": f, "name": f.title(), "custom": False, "clauseNames": [f], "schema": {"system": f}}
+                   for f in SYSTEM_FIELDS] + data.fields + [FLAGGED]
+    complete(data.issues, data.statuses)
+    return data
+
+
+def change(data: JiraData, share: float, when: datetime) -> list[str]:
+    """``touch()`` ``share`` of the issues (a new status history each), completed like the rest."""
+    keys = set(touch(data, share, when))
+    complete([i for i in data.issues if i["key"] in keys], data.statuses)
+    return sorted(keys)
+
+
+def complete(issues: list[dict[str, Any]], statuses: list[dict[str, Any]]) -> None:
+    """Status names on status changes, the current status the one the last change went to (``touch``
+    leaves it as it was), and the resolution."""
+    by_id = {s["id"]: s for s in statuses}
+    for issue in issues:
+        fields = issue["fields"]
+        for history in issue["changelog"]["histories"]:
+            for item in history["items"]:
+                if item["field"] == "status":
+                    item["fromString"] = by_id[item["from"]]["name"]
+                    item["toString"] = by_id[item["to"]]["name"]
+        last = next((item["to"] for h in reversed(issue["changelog"]["histories"]) for item in h["items"]
+                     if item["field"] == "status"), fields["status"]["id"])
+        fields["status"] = by_id[last]
+        done = by_id[last]["statusCategory"]["key"] == "done"
+        fields["resolution"] = DONE if done else None
+        fields["resolutiondate"] = fields["updated"] if done else None
+        fields.setdefault(FLAGGED["id"], None)
