@@ -24,7 +24,7 @@ the current ``jira`` library (3.10 here), whose ``search_issues`` on a Cloud sit
 says ``deploymentType: Cloud``) calls ``enhanced_search_issues``: ``/rest/api/2/search/jql`` with
 ``nextPageToken``, asking 100 a page and getting Cloud's 50 with ``expand=changelog``. The fake
 serves that endpoint in Cloud mode as it is, so the old ``/rest/api/2/search`` needs no rerouting;
-it answers 410 Gone as real Cloud does, and the script reports it if the peer ever calls it.
+it answers 410 Gone as real Cloud does. The requests of each run are printed by endpoint.
 On Cloud the peer sees only the 40 newest histories of an issue (it never pages a changelog),
 so its cycle times on issues with more histories rest on part of their history.
 
@@ -37,8 +37,10 @@ Run from the repository root: ``python benchmarks/vs_jira_agile_metrics.py [--is
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -107,8 +109,8 @@ def serve(issues: int, histories: int, long_share: float, pipe: Connection) -> N
                 changed = peer_site.change(data, NIGHTLY_SHARE, datetime.now(timezone.utc))
                 jira.changed()
                 pipe.send(len(changed))
-            else:  # "requests": how many it served, and how many asked the retired /rest/api/2/search
-                pipe.send((len(jira.requests), len([r for r in jira.requests if r.path == "/rest/api/2/search"])))
+            else:  # "requests": the paths of all it served so far
+                pipe.send([r.path for r in jira.requests])
 
 
 class Site:
@@ -133,27 +135,39 @@ class Site:
 class Run:
     wall: float
     rss_mib: float
-    requests: int
-    retired_search: int
+    paths: Counter[str]  # requests the site served during the run, by endpoint
     said: str  # the child's last line: what it saw
+
+    @property
+    def requests(self) -> int:
+        return sum(self.paths.values())
+
+    def endpoints(self) -> str:
+        return ", ".join(f"{n} {path}" for path, n in self.paths.most_common())
 
 
 def measured(site: Site, command: list[str], folder: Path, env: dict[str, str] | None = None) -> Run:
     """Run ``command`` to its end; its wall time, its own peak RSS and the requests the site served."""
-    before, retired = site.ask("requests")
+    before = len(site.ask("requests"))
     out = folder / "out.log"
     started = time.perf_counter()
     with out.open("w") as log:
         child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder, env=env)
         _, status, usage = os.wait4(child.pid, 0)  # this child's rusage; RUSAGE_CHILDREN would mix runs
     wall = time.perf_counter() - started
-    after, retired_after = site.ask("requests")
+    paths = Counter(endpoint(p) for p in site.ask("requests")[before:])
     text = out.read_text()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{command[0]} failed ({os.waitstatus_to_exitcode(status)}):\n{text[-3000:]}")
     said = text.strip().splitlines()[-1] if text.strip() else ""
     # ru_maxrss is in KiB on Linux
-    return Run(wall, usage.ru_maxrss / 1024, after - before, retired_after - retired, said)
+    return Run(wall, usage.ru_maxrss / 1024, paths, said)
+
+
+def endpoint(path: str) -> str:
+    """``/rest/api/2/issue/BEN-7/changelog`` -> ``issue/{key}/changelog``: requests grouped by endpoint."""
+    path = re.sub(r"^/rest/(api/\d|agile/1\.0|greenhopper/1\.0)/", "", path)
+    return re.sub(r"/(BEN-\d+|\d+)(?=/|$)", "/{id}", path)
 
 
 def cadence_run(site: Site, db: Path, folder: Path) -> Run:
@@ -177,7 +191,11 @@ def cadence_child(db: str, url: str) -> None:
 
 def jam_run(site: Site, cli: Path, folder: Path) -> Run:
     config = jam_config(folder, site.url)
-    run = measured(site, [str(cli), str(config), "-o", str(folder)], folder)
+    # "-n 0": jira-agile-metrics passes its "max results" setting, None unless set, as
+    # search_issues(maxResults=...). The jira library fetches every page only for 0 or False; on
+    # Cloud (enhanced_search_issues) None means one page, so without "-n 0" it would read the first
+    # 50 issues and stop. 0 is also what the old startAt search takes as "all".
+    run = measured(site, [str(cli), str(config), "-n", "0", "-o", str(folder)], folder)
     with (folder / "cycletime.csv").open() as data:
         rows = list(csv.DictReader(data))
     done = sum(1 for r in rows if r.get("Done"))
@@ -237,8 +255,7 @@ def main() -> None:
                 for tool, by_phase in runs.items():
                     run = by_phase[phase]
                     print(f"{phase:8} {tool:18} {run.wall:6.1f}s  {run.said}", flush=True)
-                    if run.retired_search:
-                        print(f"         {tool} asked the retired /rest/api/2/search {run.retired_search} times (410 Gone)")
+                    print(f"{'':28}{run.requests} requests: {run.endpoints()}", flush=True)
     finally:
         site.stop()
     print()
