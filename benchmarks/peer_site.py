@@ -15,7 +15,8 @@
 
 Both tools read this same site. Everything else is ``FakeJira`` in Cloud mode, unchanged: the
 50-issue search pages with ``expand=changelog`` (100 without), the 40 newest histories inline,
-``/search/jql`` with ``nextPageToken``, and the old ``/rest/api/2/search`` answering 410 Gone.
+``/search/jql`` with ``nextPageToken``, and the old ``/rest/api/2/search`` answering 410 Gone
+unless ``legacy_search`` serves it with the same caps (see ``CloudSite``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from jira_payloads import synthetic, touch  # noqa: E402
-from jira_server import FakeJira, JiraData  # noqa: E402
+from jira_server import FakeJira, JiraData, cloud_search_cap  # noqa: E402
 
 DONE = {"id": "10000", "name": "Done"}
 SYSTEM_FIELDS = ["summary", "status", "resolution", "resolutiondate", "issuetype", "project", "created",
@@ -39,7 +40,24 @@ FLAGGED = {"id": "customfield_10021", "name": "Flagged", "custom": True,
 
 
 class CloudSite(FakeJira):
-    """``FakeJira`` in Cloud mode whose ``/serverInfo`` also has ``versionNumbers``, as Cloud's has."""
+    """``FakeJira`` in Cloud mode whose ``/serverInfo`` also has ``versionNumbers``, as Cloud's has.
+
+    ``legacy_search``: also answer the retired ``GET /rest/api/2/search`` (``startAt`` paging, as
+    Cloud did until 2025) with the fake's Server-style search handler, capped as Cloud caps
+    ``/search/jql`` (``cloud_search_cap``: 50 issues a page with ``expand=changelog``, 100
+    without). For ``jira`` libraries before 3.10, which know no other search."""
+
+    def __init__(self, data: JiraData, legacy_search: bool = False) -> None:
+        super().__init__(data)
+        self.legacy_search = legacy_search
+
+    def route(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, dict[str, str], Any]:
+        if self.legacy_search and path == "/rest/api/2/search":
+            # search() reads maxResults and answers with the size it used, so the client pages on
+            wanted = min(int(query.get("maxResults", 50)), cloud_search_cap(query))
+            found = self.search({**query, "maxResults": str(wanted)})
+            return found if isinstance(found, tuple) else (200, {}, found)
+        return super().route(method, path, query, body)
 
     def answer(self, method: str, path: str, query: dict[str, str], body: Any, auth: str | None,
                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:

@@ -65,16 +65,18 @@ NIGHTLY_SHARE = 0.01
 
 # -- the peer's venv ----------------------------------------------------------------------
 
-def jam_cli() -> Path:
-    """The jira-agile-metrics command of its own venv, made on first use."""
-    cli = JAM_VENV / "bin" / "jira-agile-metrics"
+def jam_cli(jira_library: str | None) -> Path:
+    """The jira-agile-metrics command of its own venv, made on first use; one venv per pinned ``jira``."""
+    venv = JAM_VENV.with_name(f"jam-venv-jira-{jira_library}") if jira_library else JAM_VENV
+    packages = JAM_PACKAGES + ([f"jira=={jira_library}"] if jira_library else [])
+    cli = venv / "bin" / "jira-agile-metrics"
     if not cli.exists():
         python = shutil.which("python3.11")
         if python is None:
             sys.exit("jira-agile-metrics 0.24 needs Python 3.11 (pandas 1.5.3 has no wheels for newer ones)")
-        print(f"making {JAM_VENV} (once) ...", flush=True)
-        subprocess.run([python, "-m", "venv", str(JAM_VENV)], check=True)
-        subprocess.run([str(JAM_VENV / "bin" / "pip"), "install", "-q", *JAM_PACKAGES], check=True)
+        print(f"making {venv} (once) ...", flush=True)
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *packages], check=True)
     return cli
 
 
@@ -99,10 +101,10 @@ Output:
 
 # -- the site, in a process of its own ------------------------------------------------------
 
-def serve(issues: int, histories: int, long_share: float, pipe: Connection) -> None:
+def serve(issues: int, histories: int, long_share: float, legacy_search: bool, pipe: Connection) -> None:
     """The fake Jira in its own process, so it does not share an interpreter lock with a client."""
     data = peer_site.site(issues, histories, long_share)
-    with peer_site.CloudSite(data) as jira:
+    with peer_site.CloudSite(data, legacy_search=legacy_search) as jira:
         pipe.send(jira.url)
         while (command := pipe.recv()) != "stop":
             if command == "touch":
@@ -114,9 +116,9 @@ def serve(issues: int, histories: int, long_share: float, pipe: Connection) -> N
 
 
 class Site:
-    def __init__(self, issues: int, histories: int, long_share: float) -> None:
+    def __init__(self, issues: int, histories: int, long_share: float, legacy_search: bool) -> None:
         self._pipe, theirs = Pipe()
-        self._process = Process(target=serve, args=(issues, histories, long_share, theirs), daemon=True)
+        self._process = Process(target=serve, args=(issues, histories, long_share, legacy_search, theirs), daemon=True)
         self._process.start()
         self.url: str = self._pipe.recv()
 
@@ -236,10 +238,14 @@ def main() -> None:
     parser.add_argument("--histories", type=int, default=30, help="changelog histories per issue, about")
     parser.add_argument("--long-share", type=float, default=0.02,
                         help="share of issues with 2-3x the histories, past Cloud's inline 40")
+    parser.add_argument("--jira-library", metavar="VERSION",
+                        help="pin the peer's jira library, e.g. 3.8.0; before 3.10 it searches the retired "
+                             "/rest/api/2/search, which the site then serves with Cloud's page caps")
     args = parser.parse_args()
-    cli = jam_cli()
+    cli = jam_cli(args.jira_library)
+    legacy = bool(args.jira_library) and tuple(int(n) for n in args.jira_library.split(".")[:2]) < (3, 10)
     print(f"site: {args.issues:,} issues, ~{args.histories} histories each; {load()}", flush=True)
-    site = Site(args.issues, args.histories, args.long_share)
+    site = Site(args.issues, args.histories, args.long_share, legacy)
     runs: dict[str, dict[str, Run]] = {"cadence": {}, "jira-agile-metrics": {}}
     try:
         with tempfile.TemporaryDirectory() as scratch:
