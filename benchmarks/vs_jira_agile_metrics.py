@@ -23,21 +23,33 @@ How the peer talks to the site: jira-agile-metrics 0.24 pins no ``jira`` version
 the current ``jira`` library (3.10 here), whose ``search_issues`` on a Cloud site (``serverInfo``
 says ``deploymentType: Cloud``) calls ``enhanced_search_issues``: ``/rest/api/2/search/jql`` with
 ``nextPageToken``, asking 100 a page and getting Cloud's 50 with ``expand=changelog``. The fake
-serves that endpoint in Cloud mode as it is, so the old ``/rest/api/2/search`` needs no rerouting;
-it answers 410 Gone as real Cloud does. The requests of each run are printed by endpoint.
-On Cloud the peer sees only the 40 newest histories of an issue (it never pages a changelog),
-so its cycle times on issues with more histories rest on part of their history.
+serves that endpoint in Cloud mode as it is, so by default the old ``/rest/api/2/search`` needs no
+rerouting and answers 410 Gone, as on real Cloud. ``--jira-library 3.8.0`` (any version before
+3.10) pins the old library instead, which knows only ``/rest/api/2/search`` with ``startAt``; the
+site then serves that endpoint through the fake's Server-style search handler, with the same Cloud
+caps (``peer_site.CloudSite``: a subclass, tests/jira_server.py unchanged). The requests of each
+run are printed by endpoint.
+
+Vendor quirks met on the way (details in peer_site.py and at ``jam_run``): the peer is run with
+``-n 0``, else with the current ``jira`` it reads the first 50 issues only; and the site sends what
+the peer reads besides cadence's needs (``versionNumbers``, status names, ``resolution``, a
+``Flagged`` field). On Cloud the peer sees only the 40 newest histories of an issue (it never pages
+a changelog), so its cycle times of longer issues rest on part of their history. It computes cycle
+times and, as its CLI always does, runs every other calculator too (without output files); cadence
+also syncs boards and sprints (one Sprint Report request per closed sprint, 26 on this site,
+whatever the issue count) and computes sprint metrics.
 
 Its venv is made once under ``~/.cache/cadence-bench/jam-venv`` (Python 3.11, ``pip install
 jira-agile-metrics==0.24 pandas==1.5.3 'numpy<2'``) and reused.
 
-Run from the repository root: ``python benchmarks/vs_jira_agile_metrics.py [--issues N] [--histories H]``.
+Run from the repository root, with the project's venv::
+
+    python benchmarks/vs_jira_agile_metrics.py [--issues N] [--histories H] [--jira-library 3.8.0]
 """
 
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 import csv
 import os
 import re
@@ -46,6 +58,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing import Pipe, Process
@@ -167,7 +180,7 @@ def measured(site: Site, command: list[str], folder: Path, env: dict[str, str] |
 
 
 def endpoint(path: str) -> str:
-    """``/rest/api/2/issue/BEN-7/changelog`` -> ``issue/{key}/changelog``: requests grouped by endpoint."""
+    """``/rest/agile/1.0/board/1/sprint`` -> ``board/{id}/sprint``: requests grouped by endpoint."""
     path = re.sub(r"^/rest/(api/\d|agile/1\.0|greenhopper/1\.0)/", "", path)
     return re.sub(r"/(BEN-\d+|\d+)(?=/|$)", "/{id}", path)
 
