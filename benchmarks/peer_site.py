@@ -9,9 +9,11 @@
   ``toString`` onto its workflow; the synthetic histories carry the status ids only.
 - ``fields.resolution`` on every issue (``None`` until done): its cycle-time calculator reads
   ``issue.fields.resolution`` and the ``jira`` library raises AttributeError for an absent field.
-- a field named ``Flagged`` in ``/rest/api/2/field``: it always follows that field for
-  impediments, and stops with "JIRA field with name `Flagged` does not exist" when the site has
-  none.
+- the current status is where the last status change went (``touch()`` adds a change to Done and
+  leaves ``fields.status`` as it was; Jira moves both).
+- the system fields in ``/rest/api/2/field`` (synthetic() lists the custom ones only) and a field
+  named ``Flagged``: it looks up ``Status`` and ``Flagged`` there by name, following both on every
+  issue, and stops with "JIRA field with name `Flagged` does not exist" when the site has none.
 
 Both tools read this same site. Everything else is ``FakeJira`` in Cloud mode, unchanged: the
 50-issue search pages with ``expand=changelog`` (100 without), the 40 newest histories inline,
@@ -32,8 +34,10 @@ from jira_payloads import synthetic, touch  # noqa: E402
 from jira_server import FakeJira, JiraData, cloud_search_cap  # noqa: E402
 
 DONE = {"id": "10000", "name": "Done"}
-SYSTEM_FIELDS = ["summary", "status", "resolution", "resolutiondate", "issuetype", "project", "created",
-                 "updated", "assignee", "labels", "comment"]
+SYSTEM_FIELDS = {"summary": "Summary", "status": "Status", "resolution": "Resolution",
+                 "resolutiondate": "Resolved", "issuetype": "Issue Type", "project": "Project",
+                 "created": "Created", "updated": "Updated", "assignee": "Assignee", "labels": "Labels",
+                 "comment": "Comment"}  # Jira Cloud's names of its system fields
 FLAGGED = {"id": "customfield_10021", "name": "Flagged", "custom": True,
            "schema": {"type": "array", "items": "option",
                       "custom": "com.atlassian.jira.plugin.system.customfieldtypes:multicheckboxes"}}
@@ -70,8 +74,8 @@ class CloudSite(FakeJira):
 def site(n_issues: int, histories: int, long_share: float, seed: int = 42) -> JiraData:
     """``synthetic()`` with what a real Cloud site sends besides (see the module docstring)."""
     data = synthetic(n_issues, histories=histories, long_share=long_share, seed=seed)
-    data.fields = [{"id": f, "name": f.title(), "custom": False, "clauseNames": [f], "schema": {"system": f}}
-                   for f in SYSTEM_FIELDS] + data.fields + [FLAGGED]
+    data.fields = [{"id": f, "name": name, "custom": False, "clauseNames": [f], "schema": {"system": f}}
+                   for f, name in SYSTEM_FIELDS.items()] + data.fields + [FLAGGED]
     complete(data.issues, data.statuses)
     return data
 
