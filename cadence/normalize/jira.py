@@ -176,8 +176,11 @@ def _is_field(change: Mapping[str, Any], field_id: str | None, name: str | None)
     return name is not None and change.get("field") == name
 
 
-def change_events(key: str, history: Mapping[str, Any], site: Site,
-                  first: dict[str, tuple[tuple[datetime, int], Mapping[str, Any]]] | None = None) -> list[Event]:
+# Per tracked field, its earliest changelog item so far, keyed by (history time, history id).
+FirstChanges = dict[str, tuple[tuple[datetime, int], Mapping[str, Any]]]
+
+
+def change_events(key: str, history: Mapping[str, Any], site: Site, first: FirstChanges | None = None) -> list[Event]:
     """The events in one changelog history.
 
     ``first``, when given, collects the earliest item of each tracked field across the histories
@@ -339,7 +342,7 @@ def issue(payload: Mapping[str, Any], site: Site, whole_changelog: bool = True) 
     sprint_value = f.get(site.fields.sprint) if site.fields.sprint else None
     sprints = parse_sprint_field(sprint_value)
     batch = Batch(items=[item(payload, sprints, site)])
-    first: dict[str, tuple[tuple[datetime, int], Mapping[str, Any]]] = {}
+    first: FirstChanges = {}
     changes: list[Event] = []
     for history in (payload.get("changelog") or {}).get("histories") or []:
         changes += change_events(key, history, site, first)

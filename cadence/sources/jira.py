@@ -306,20 +306,15 @@ class JiraSource:
         return sum(len(v) for v in found.values())
 
     def complete(self, issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The same issues, with every changelog history and every comment fetched.
+        """Server/DC: the same issues, with every changelog history and every comment fetched.
 
-        Truncated changelogs come whole from bulkfetch (Cloud, many issues per request) or from
-        GET issue with the changelog expanded (Server/DC, in parallel); truncated comment lists likewise.
-        An issue whose extra histories or comments cannot be read keeps what came inline, and is noted.
+        Truncated changelogs come whole from GET issue with the changelog expanded (in parallel);
+        truncated comment lists likewise. An issue whose extra histories or comments cannot be read
+        keeps what came inline, and is noted. (Cloud's changelogs come from ``_bulk_complete``.)
         """
         short_log = [i for i in issues if _short(_at(i, "changelog"), "histories") and _issue_id(i)]
-        if short_log and self.kind == CLOUD:
-            histories, _ = self.bulk_changelogs([_issue_id(i) for i in short_log])
-            for issue in short_log:
-                _replace(issue["changelog"], "histories", histories.get(_issue_id(issue), []))
-        elif short_log:
-            for issue, found in zip(short_log, self.map(self._readable(self.whole_changelog), short_log)):
-                _replace(issue["changelog"], "histories", found)
+        for issue, found in zip(short_log, self.map(self._readable(self.whole_changelog), short_log)):
+            _replace(issue["changelog"], "histories", found)
         return self._complete_comments(issues)
 
     def _complete_comments(self, issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -342,7 +337,7 @@ class JiraSource:
         and the issues whose changelog could not be read, with why.
 
         A body that cannot be read is asked for again for half the issues, down to one issue,
-        which is then noted (and keeps what came inline, if anything did).
+        which is then noted and returned among the unknown.
         """
         found: dict[str, list[dict[str, Any]]] = {}
         unknown: dict[str, str] = {}

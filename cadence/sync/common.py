@@ -162,8 +162,8 @@ def prefetched(pages: Iterator[list[dict[str, Any]]], on_wait: Callable[[], None
     then lets go of the database file so that readers are not locked out while it waits.
 
     Pages smaller than ``at_least`` records are joined with the pages that follow within ``wait_s``:
-    each save is a transaction with a fixed cost (Jira Cloud sends 50 issues a page with their
-    changelogs, and saving them two at a time cut a 5,000-issue sync from ~9 to ~7 CPU-seconds).
+    each save is a transaction with a fixed cost (when Jira sent 50-issue pages, saving them two at
+    a time cut a 5,000-issue sync from ~9 to ~7 CPU-seconds; Jira may send fewer than asked for).
     A held page is handed over before a late page is waited for and before a fetch error is raised,
     so what was fetched is saved as soon as the server is slow.
     """

@@ -53,7 +53,7 @@ log = SECRETS.guard(logging.getLogger(__name__))
 SECRETS_HINT = "JIRA_EMAIL and JIRA_API_TOKEN (Jira Cloud) or JIRA_PAT (Server/Data Center)"
 
 OVERLAP = timedelta(minutes=2)
-# Issues per saved transaction: Cloud's 50-issue changelog pages are saved two at a time.
+# Issues per saved transaction at least: pages Jira sends shorter than asked for are saved together.
 SAVE_AT_LEAST = 100
 PROJECT_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*|\d+")
 

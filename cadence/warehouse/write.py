@@ -87,7 +87,7 @@ def _frame(rows: list[Mapping[str, Any]], table: str, types: dict[str, str]) -> 
 def _redacted(cells: pd.Series) -> pd.Series:
     """Text cells (JSON included, as the text stored) with every secret in use redacted, in every
     encoding: a server may echo a token inside an issue field. One scan of the whole column first,
-    so a column without a secret costs one regex search."""
+    so a column without a secret costs one substring search per form."""
     if not SECRETS:
         return cells
     # On the bare array: a per-cell isinstance, or Series.dropna, over every column of every page
