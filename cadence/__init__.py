@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from cadence.config import Config, load_config
-from cadence.warehouse.api import Warehouse, open_warehouse as open  # noqa: A001 - the documented name
+from cadence.api import SparkMetrics, Warehouse, open_spark, open_warehouse as open  # noqa: A001 - the documented name
 
 __version__ = "0.1.0"
-__all__ = ["open", "Warehouse", "Config", "load_config", "sync_jira", "sync_github", "__version__"]
+__all__ = ["open", "open_spark", "Warehouse", "SparkMetrics", "Config", "load_config", "sync_jira", "sync_github", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

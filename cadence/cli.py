@@ -73,9 +73,27 @@ def _progress():
 
 
 def _open(db: Optional[Path]):
-    from cadence.warehouse import Warehouse
+    from cadence.api import Warehouse
 
     return Warehouse(_db(db), read_only=True, config=_config())
+
+
+def _open_spark(data: Optional[str]):
+    """The metrics on Spark over an export folder; the session is whatever pyspark is configured
+    for (local[*] by default, a cluster under spark-submit or SPARK_REMOTE)."""
+    from cadence.errors import CadenceError
+
+    if not data:
+        raise CadenceError("--engine spark needs --data, a folder written by `cadence export`")
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise CadenceError("--engine spark needs pyspark: pip install 'cadence[spark]'") from None
+    from cadence.api import open_spark
+
+    spark = SparkSession.builder.appName("cadence").config("spark.ui.showConsoleProgress", "false").getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return open_spark(spark, data=data, config=_config())
 
 
 def _say(text: str) -> None:
@@ -189,6 +207,12 @@ def metrics(
     ),
     as_of: Optional[datetime] = AsOfOption,
     all_columns: bool = typer.Option(False, "--all-columns", help="The table shows every column, not only the documented ones."),
+    engine: Literal["duckdb", "spark"] = typer.Option(
+        "duckdb", "--engine", help="duckdb (the warehouse file) or spark (a `cadence export` folder, see docs/scale.md)."
+    ),
+    data: Optional[str] = typer.Option(
+        None, "--data", metavar="<path>", help="With --engine spark: the `cadence export` folder (any path Spark reads)."
+    ),
 ) -> None:
     """Print the metrics table: one row per sprint, per team and week, or per metric and cadence.
 
@@ -197,11 +221,12 @@ def metrics(
     """
     from cadence.output import explain_empty, format_frame, nothing_to_show
 
-    wh = _open(db)
+    wh = _open(db) if engine == "duckdb" else _open_spark(data)
     frame = wh.metrics(by=by, as_of=as_of)
     if nothing_to_show(frame, by):
         # The reason goes to stderr; csv and json still print their (empty or all-future) rows for programs.
-        typer.echo(f"cadence: {explain_empty(wh, by, as_of)}", err=True)
+        reason = explain_empty(wh, by, as_of) if engine == "duckdb" else "no rows to show"
+        typer.echo(f"cadence: {reason}", err=True)
         if fmt == "table":
             return
     sys.stdout.write(format_frame(frame, fmt, by=by, all_columns=all_columns))

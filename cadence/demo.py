@@ -72,7 +72,7 @@ def run_demo(
 ) -> DemoResult:
     """Import the demo into ``out/cadence.duckdb`` (rebuilt each time), then render the report and slides."""
     from cadence.report import build_report, build_slides
-    from cadence.warehouse import Warehouse
+    from cadence.api import Warehouse
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,8 @@ from cadence.config import Config
 from cadence.errors import CadenceError, Interrupted
 from cadence.progress import Progress, silent
 from cadence.text import SECRETS, one_line
-from cadence.warehouse import Warehouse, connect
+from cadence.api import Warehouse
+from cadence.warehouse import connect
 
 log = SECRETS.guard(logging.getLogger(__name__))
 

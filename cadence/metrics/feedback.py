@@ -77,7 +77,7 @@ def start_sprints(ctx: Context) -> str:
     """The sprint each started item started in (source, key, t, sprint_key)."""
     timing = ctx.ensure("timing", item_timing)
     return sprint_at(ctx, f"""
-        SELECT row_number() OVER () AS rid, source, key, team, start AS t FROM {timing} WHERE start IS NOT NULL
+        SELECT row_number() OVER (ORDER BY iid) AS rid, source, key, team, start AS t FROM {timing} WHERE start IS NOT NULL
     """)
 
 

@@ -46,8 +46,10 @@ def all_learnings(ctx: Context) -> str:
         WHERE e.kind = 'comment' AND e.occurred_at <= {a} AND e.text IS NOT NULL AND {prefilter}
     ),
     lines AS (
-        SELECT source, key, happened, event_id, unnest(range(1, len(parts) + 1)) AS n, unnest(parts) AS line
-        FROM (SELECT *, string_split(replace(text, chr(13), ''), chr(10)) AS parts FROM texts)
+        -- n orders the lines of a text (1-based here, 0-based on Spark's posexplode: only the order counts)
+        SELECT s.source, s.key, s.happened, s.event_id, u.n, u.line
+        FROM (SELECT *, string_split(replace(text, chr(13), ''), chr(10)) AS parts FROM texts) s,
+             unnest(s.parts) WITH ORDINALITY AS u(line, n)
     ),
     markers AS (
         SELECT source, key, happened, event_id, n,
@@ -61,7 +63,7 @@ def all_learnings(ctx: Context) -> str:
     ),
     item_rows AS (
         SELECT t.source, t.key, 'item' AS kind, NULL AS marker, t.summary AS text, t.finish AS occurred_at,
-               '' AS event_id, 0 AS n
+               '' AS event_id, -1 AS n
         FROM {timing} t
         WHERE t.finish IS NOT NULL
           AND (list_contains({lower_list(cfg.learning_types)}, lower(t.type))

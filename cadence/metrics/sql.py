@@ -1,19 +1,19 @@
 """Small helpers for building the metric SQL: literals, and one evaluation context per call.
 
-The metrics build their intermediate results as ``_cad_*`` TEMP tables on the caller's
-connection (DuckDB allows temp tables on a read-only file) so that each stage is computed once
-per call; ``Context`` drops them again when the call ends.
+The metrics build their intermediate results as ``_cad_*`` tables through the context's engine
+(TEMP tables on DuckDB, checkpointed views on Spark; see engine.py) so that each stage is
+computed once per call; ``Context`` drops them again when the call ends.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
-import duckdb
 import pandas as pd
 
 from cadence.config import Config
+from cadence.metrics.engine import Engine, as_engine
 
 
 def lit(value: str | None) -> str:
@@ -38,26 +38,17 @@ def hours(later: str, earlier: str) -> str:
     return f"((epoch({later}) - epoch({earlier})) / 3600.0)"
 
 
-def utc_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Convert every tz-aware column to UTC (the caller's connection may use another zone)."""
-    for column in frame.columns:
-        dtype = frame[column].dtype
-        if isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) != "UTC":
-            frame[column] = frame[column].dt.tz_convert("UTC")
-    return frame
-
-
 class Context:
-    """One metric evaluation: a connection, the as-of time and the configuration.
+    """One metric evaluation: an engine (or a DuckDB connection), the as-of time and the configuration.
 
     Stages (functions that create a ``_cad_<name>`` temp table) run at most once per context.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, as_of: datetime, config: Config) -> None:
+    def __init__(self, con: Any, as_of: datetime, config: Config) -> None:
         stamp = pd.Timestamp(as_of)
         if stamp.tzinfo is None:
             raise ValueError("as_of must be timezone-aware")
-        self.con = con
+        self.engine: Engine = as_engine(con)
         self.as_of = stamp.tz_convert("UTC").to_pydatetime()
         self.config = config
         self.as_of_sql = ts(self.as_of)
@@ -69,22 +60,22 @@ class Context:
 
     def __exit__(self, *exc: object) -> None:
         for name in reversed(self._built):
-            self.con.execute(f"DROP TABLE IF EXISTS _cad_{name}")
+            self.engine.drop(f"_cad_{name}")
         for name in self._registered:
-            self.con.unregister(name)
+            self.engine.unregister(name)
 
     def ensure(self, name: str, build: Callable[["Context"], str]) -> str:
         """Create temp table ``_cad_<name>`` from the SELECT that ``build`` returns, once."""
         table = f"_cad_{name}"
         if name not in self._built:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {build(self)}")
+            self.engine.create(table, build(self))
             self._built.append(name)
         return table
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         """Make ``frame`` queryable as ``name`` until the context ends."""
-        self.con.register(name, frame)
+        self.engine.register(name, frame)
         self._registered.append(name)
 
     def df(self, sql: str) -> pd.DataFrame:
-        return utc_frame(self.con.execute(sql).df())
+        return self.engine.df(sql)

@@ -15,7 +15,7 @@ from cadence.config import Config
 from cadence.metrics import compare as _compare
 from cadence.metrics.verdict import verdict as build_verdict
 from cadence.report.safe import neutralise, neutralise_frame
-from cadence.warehouse.api import Warehouse, _utc
+from cadence.api import Warehouse, _utc
 
 log = logging.getLogger(__name__)
 

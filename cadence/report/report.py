@@ -17,7 +17,7 @@ from cadence.report.html import Scrubber, esc, fmt_time, raw_block
 from cadence.report.render import render_html
 from cadence.report.safe import write_csv
 from cadence.report.sections import SectionFn
-from cadence.warehouse.api import Warehouse
+from cadence.api import Warehouse
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from cadence.report.html import Scrubber, fmt_date, fmt_number, fmt_percent, fmt
 from cadence.report.render import quarto_path, render_revealjs
 from cadence.report.sections import QUESTIONS
 from cadence.report.whatif_slide import whatif_slide
-from cadence.warehouse.api import Warehouse
+from cadence.api import Warehouse
 
 log = logging.getLogger(__name__)
 

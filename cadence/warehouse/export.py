@@ -26,7 +26,8 @@ import duckdb
 from cadence.errors import CadenceError
 from cadence.warehouse.connection import schema_version
 
-TABLES = ("teams", "sprints", "items", "events", "statuses", "snapshots", "sync_state", "data_quality", "runs")
+TABLES = ("teams", "sprints", "items", "events", "statuses", "snapshots", "sprint_reports", "sprint_report_issues",
+          "sync_state", "data_quality", "runs")
 MANIFEST = "manifest.json"
 
 

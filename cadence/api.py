@@ -1,4 +1,9 @@
-"""``cadence.open()``: the Python API over one warehouse file."""
+"""The public face: ``cadence.open()`` over a warehouse file, ``cadence.open_spark()`` over Spark tables.
+
+It sits above both the warehouse (which only stores) and the metrics (which only compute, on
+whichever engine they are handed): ``Metrics`` holds the metric methods once, and each of
+``Warehouse`` and ``SparkMetrics`` says where they run.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from cadence.warehouse.connection import connect, default_db_path
 from cadence.warehouse.write import Cursor, save
 
 
+
 def _utc(as_of: datetime | str | None) -> datetime:
     if as_of is None:
         return datetime.now(timezone.utc)
@@ -26,79 +32,13 @@ def _utc(as_of: datetime | str | None) -> datetime:
     return stamp.to_pydatetime()
 
 
-class Warehouse:
-    """One warehouse file. Each call opens the file for just that call (see connection.py),
-    so a notebook that keeps a ``Warehouse`` never blocks the nightly sync."""
+class Metrics:
+    """The metric methods, whatever the engine: a subclass says where ``_metric`` runs."""
 
-    def __init__(
-        self,
-        path: str | os.PathLike | None = None,
-        read_only: bool = True,
-        config: Config | None = None,
-        lock_wait_s: float | None = None,
-    ) -> None:
-        self.lock_wait_s = lock_wait_s
-        self.path = Path(path) if path is not None else default_db_path()
-        self.read_only = read_only
-        self.config = config if config is not None else load_config()
-        with self.connect():
-            pass  # fail now, with a clear message, rather than at the first query
+    config: Config
 
-    def __repr__(self) -> str:
-        mode = "read-only" if self.read_only else "read-write"
-        return f"<cadence.Warehouse {self.path} ({mode})>"
-
-    @contextmanager
-    def connect(self, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        wait_s = wait_s if wait_s is not None else self.lock_wait_s
-        with connect(self.path, read_only=self.read_only, wait_s=wait_s) as con:
-            yield con
-
-    # -- writing -------------------------------------------------------------------------
-    def save(self, batch: Batch, cursor: Cursor | None = None) -> dict[str, int]:
-        """Save a batch (and the cursor covering it) in one transaction."""
-        if self.read_only:
-            raise WarehouseError(f"{self.path} was opened read-only; use cadence.open(path, read_only=False)")
-        with self.connect() as con:
-            return save(con, batch, cursor)
-
-    # -- plain tables --------------------------------------------------------------------
-    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
-        """Run any SQL against the warehouse and return a DataFrame."""
-        with self.connect() as con:
-            return con.execute(sql, params or []).df()
-
-    def events(self) -> pd.DataFrame:
-        """One row per event, in time order."""
-        return self.query("SELECT * FROM events ORDER BY source, key, occurred_at, event_id")
-
-    def teams(self) -> pd.DataFrame:
-        return self.query("SELECT * FROM teams ORDER BY team")
-
-    def problems(self) -> pd.DataFrame:
-        """Data-quality problems found while syncing or importing."""
-        return self.query("SELECT * FROM data_quality ORDER BY source, entity, entity_id, problem")
-
-    def sync_status(self) -> pd.DataFrame:
-        """The cursor and last successful sync of each source and scope."""
-        return self.query("SELECT * FROM sync_state ORDER BY source, scope")
-
-    def runs(self) -> pd.DataFrame:
-        return self.query("SELECT * FROM runs ORDER BY started_at")
-
-    def export(self, out: str | os.PathLike, include_raw: bool = False) -> dict[str, Any]:
-        """Write the warehouse as Parquet under ``out`` (see cadence/warehouse/export.py); the manifest."""
-        from cadence.warehouse.export import export
-
-        with self.connect() as con:
-            return export(con, Path(out), include_raw=include_raw)
-
-    # -- metrics -------------------------------------------------------------------------
     def _metric(self, name: str, as_of: datetime | str | None, **kwargs: Any) -> pd.DataFrame:
-        from cadence import metrics
-
-        with self.connect() as con:
-            return getattr(metrics, name)(con, as_of=_utc(as_of), config=self.config, **kwargs)
+        raise NotImplementedError
 
     def sprints(self, as_of: datetime | str | None = None) -> pd.DataFrame:
         """One row per sprint, with its length and cadence bucket."""
@@ -187,6 +127,80 @@ class Warehouse:
         return self._metric("what_if_backtest", as_of, seed=seed, n_sim=n_sim)
 
 
+class Warehouse(Metrics):
+    """One warehouse file. Each call opens the file for just that call (see connection.py),
+    so a notebook that keeps a ``Warehouse`` never blocks the nightly sync."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        read_only: bool = True,
+        config: Config | None = None,
+        lock_wait_s: float | None = None,
+    ) -> None:
+        self.lock_wait_s = lock_wait_s
+        self.path = Path(path) if path is not None else default_db_path()
+        self.read_only = read_only
+        self.config = config if config is not None else load_config()
+        with self.connect():
+            pass  # fail now, with a clear message, rather than at the first query
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.read_only else "read-write"
+        return f"<cadence.Warehouse {self.path} ({mode})>"
+
+    @contextmanager
+    def connect(self, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        wait_s = wait_s if wait_s is not None else self.lock_wait_s
+        with connect(self.path, read_only=self.read_only, wait_s=wait_s) as con:
+            yield con
+
+    # -- writing -------------------------------------------------------------------------
+    def save(self, batch: Batch, cursor: Cursor | None = None) -> dict[str, int]:
+        """Save a batch (and the cursor covering it) in one transaction."""
+        if self.read_only:
+            raise WarehouseError(f"{self.path} was opened read-only; use cadence.open(path, read_only=False)")
+        with self.connect() as con:
+            return save(con, batch, cursor)
+
+    # -- plain tables --------------------------------------------------------------------
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run any SQL against the warehouse and return a DataFrame."""
+        with self.connect() as con:
+            return con.execute(sql, params or []).df()
+
+    def events(self) -> pd.DataFrame:
+        """One row per event, in time order."""
+        return self.query("SELECT * FROM events ORDER BY source, key, occurred_at, event_id")
+
+    def teams(self) -> pd.DataFrame:
+        return self.query("SELECT * FROM teams ORDER BY team")
+
+    def problems(self) -> pd.DataFrame:
+        """Data-quality problems found while syncing or importing."""
+        return self.query("SELECT * FROM data_quality ORDER BY source, entity, entity_id, problem")
+
+    def sync_status(self) -> pd.DataFrame:
+        """The cursor and last successful sync of each source and scope."""
+        return self.query("SELECT * FROM sync_state ORDER BY source, scope")
+
+    def runs(self) -> pd.DataFrame:
+        return self.query("SELECT * FROM runs ORDER BY started_at")
+
+    def _metric(self, name: str, as_of: datetime | str | None, **kwargs: Any) -> pd.DataFrame:
+        from cadence import metrics
+
+        with self.connect() as con:
+            return getattr(metrics, name)(con, as_of=_utc(as_of), config=self.config, **kwargs)
+
+    def export(self, out: str | os.PathLike, include_raw: bool = False) -> dict[str, Any]:
+        """Write the warehouse as Parquet under ``out`` (see cadence/warehouse/export.py); the manifest."""
+        from cadence.warehouse.export import export
+
+        with self.connect() as con:
+            return export(con, Path(out), include_raw=include_raw)
+
+
 def open_warehouse(
     path: str | os.PathLike | None = None,
     read_only: bool = True,
@@ -197,3 +211,40 @@ def open_warehouse(
     if config is not None and not isinstance(config, Config):
         config = load_config(config)
     return Warehouse(path, read_only=read_only, config=config, lock_wait_s=lock_wait_s)
+
+
+class SparkMetrics(Metrics):
+    """The metrics on a SparkSession, over the warehouse's tables as Spark knows them.
+
+    ``tables`` maps each table name the metrics read (``events``, ``items``, ``sprints``, ...;
+    see ``cadence.metrics.spark.METRIC_TABLES``) to a Spark DataFrame or a catalog table name;
+    ``data`` is a ``cadence export`` folder instead. The answers equal DuckDB's (see
+    tests/test_spark_engine.py); the session's time zone is set to UTC.
+    """
+
+    def __init__(self, spark: Any, tables: dict[str, Any] | None = None, data: str | os.PathLike | None = None,
+                 config: Config | None = None) -> None:
+        from cadence.metrics.spark import SparkEngine, tables_from_export
+
+        if (tables is None) == (data is None):
+            raise ValueError("give open_spark either tables= or data= (a cadence export folder)")
+        self.config = config if config is not None else load_config()
+        self.engine = SparkEngine(spark, tables if tables is not None else tables_from_export(spark, data))
+
+    def __repr__(self) -> str:
+        return "<cadence.SparkMetrics>"
+
+    def _metric(self, name: str, as_of: datetime | str | None, **kwargs: Any) -> pd.DataFrame:
+        from cadence import metrics
+
+        return getattr(metrics, name)(self.engine, as_of=_utc(as_of), config=self.config, **kwargs)
+
+
+def open_spark(
+    spark: Any, tables: dict[str, Any] | None = None, data: str | os.PathLike | None = None,
+    config: Config | str | Path | None = None,
+) -> SparkMetrics:
+    """The metrics on Spark: over ``tables`` (name -> DataFrame or catalog table) or a ``cadence export`` folder."""
+    if config is not None and not isinstance(config, Config):
+        config = load_config(config)
+    return SparkMetrics(spark, tables=tables, data=data, config=config)
