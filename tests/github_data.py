@@ -218,3 +218,49 @@ def _status_value(status: str, updated: str) -> dict[str, Any]:
     # The schema's ProjectV2ItemFieldSingleSelectValue: updatedAt is non-null, the time of the last change.
     return {"__typename": "ProjectV2ItemFieldSingleSelectValue", "id": node_id("ProjectV2ItemFieldSingleSelectValue"),
             "name": status, "optionId": status, "updatedAt": updated, "createdAt": updated}
+
+
+# -- a small organisation, for request counts (tests/test_github_requests.py, benchmarks/github_sync.py) --
+ORG_REPOS = {"acme/web": (300, 120), "acme/api": (100, 40), "acme/docs": (8, 2)}  # repo -> (issues, pull requests)
+ORG_BUSY = {"acme/web": {10: 120, 20: 120, 150: 120, 250: 250}}  # issue number -> timeline items
+ORG_PROJECT = "acme/1"
+ORG_ON_PROJECT = {"acme/web": (150, 50), "acme/api": (50, 0)}  # the first issues and pull requests on the board
+
+
+def small_org(start: datetime | None = None) -> Dataset:
+    """570 items: three repositories (300 + 120, 100 + 40, 8 + 2 issues and pull requests, 6 timeline
+    items each, except four busy issues of acme/web with 120 and 250), two milestones each, and one
+    Projects v2 board of 250 items over six two-week iterations."""
+    start = start or datetime(2024, 1, 1, tzinfo=timezone.utc)
+    dataset = Dataset()
+    for r, (repo, (issues, pulls)) in enumerate(ORG_REPOS.items()):
+        data = synthetic_repo(repo, issues, 6, start + timedelta(days=r))
+        for number, events in ORG_BUSY.get(repo, {}).items():
+            node = data.issues[number - 1]
+            created = datetime.fromisoformat(node["createdAt"].replace("Z", "+00:00"))
+            node["timeline"] = [comment(created + timedelta(seconds=k), f"note {k}") for k in range(events)]
+        for k in range(pulls):
+            opened = start + timedelta(days=r, hours=k)
+            data.pull_requests.append(pull_request(repo, issues + k + 1, opened, opened + timedelta(hours=2),
+                                                   timeline=[review(opened + timedelta(hours=1))]))
+        data.milestones = [milestone(m, f"Sprint {m}", start, start + timedelta(days=14 * m), repo=repo) for m in (1, 2)]
+        dataset.repos[repo] = data
+    iterations = [iteration(f"it{k}", f"Iteration {k}", iso(start + timedelta(days=14 * k))[:10], 14) for k in range(6)]
+    board = project("acme", 1, "Roadmap", iterations[4:], iterations[:4])
+    for repo, (issues, pulls) in ORG_ON_PROJECT.items():
+        data = dataset.repos[repo]
+        for k, content in enumerate(data.issues[:issues] + data.pull_requests[:pulls]):
+            put_on_project(board, content, iterations[k % 6], ("Todo", "In Progress", "Done")[k % 3])
+    dataset.projects[ORG_PROJECT] = board
+    return dataset
+
+
+def touch_org(dataset: Dataset, when: datetime) -> int:
+    """Comment on 1% of the organisation's items (6 of 570) at ``when``; returns how many."""
+    data = dataset.repos
+    touched = [data["acme/web"].issues[3], data["acme/web"].issues[200], data["acme/web"].issues[299],
+               data["acme/web"].pull_requests[5], data["acme/api"].issues[7], data["acme/docs"].issues[0]]
+    for node in touched:
+        node["timeline"].append(comment(when, "Result: shipped"))
+        node["updatedAt"] = iso(when)
+    return len(touched)

@@ -3,7 +3,8 @@
 It *executes* every query with graphql-core against GitHub's public schema
 (../shared/fixtures/github/github-schema.graphql), with resolvers over an in-memory ``Dataset``, so a
 query the real API would reject fails here too. It checks the bearer token (401 "Bad credentials"
-otherwise), charges each query GitHub's documented cost (connection requests / 100) in ``rateLimit``,
+otherwise), refuses queries over GitHub's documented limits (100 a page, 500,000 nodes), charges
+each query GitHub's documented cost (connection requests / 100) in ``rateLimit``,
 records every request, and can inject faults (a 403 secondary rate limit, a 502) or hold a request
 so that a test can kill the client at a known point.
 
@@ -28,7 +29,8 @@ from typing import Any
 
 from graphql import (
     FieldNode, FragmentSpreadNode, GraphQLError, GraphQLSchema, InlineFragmentNode, OperationDefinitionNode,
-    VariableNode, build_schema, execute_sync, parse, validate, validate_schema, value_from_ast_untyped,
+    VariableNode, build_schema, execute_sync, get_named_type, parse, validate, validate_schema,
+    value_from_ast_untyped,
 )
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -172,33 +174,74 @@ def _attach_resolvers(schema: GraphQLSchema) -> None:
         schema.get_type(type_name).fields[field_name].resolve = resolve
 
 
-# -- cost ----------------------------------------------------------------------------------------
-def query_cost(document: Any, variables: dict[str, Any]) -> int:
-    """GitHub's documented cost: requests needed for every connection, assuming full pages, / 100."""
-    fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
-    requests = 0
+# -- limits and cost ----------------------------------------------------------------------------
+# GitHub's "Rate limits and node limits for the GraphQL API" (docs.github.com/graphql/overview/
+# resource-limitations): every connection must have `first` or `last`, within 1-100; one query may
+# ask for at most 500,000 nodes, counted as each connection's page size times the page sizes of the
+# connections around it (its example: repositories(first: 50) { issues(first: 10) } is
+# 50 + 50 x 10 = 550 nodes); and it costs the requests needed to fill every connection, assuming
+# full pages (1 for a top-level connection, 50 for issues inside 50 repositories), / 100, rounded,
+# at least 1.
+NODE_LIMIT = 500_000
+PAGE_LIMIT = 100
 
-    def walk(selection_set: Any, parents: int) -> None:
-        nonlocal requests
+
+@dataclass
+class Limits:
+    cost: int
+    nodes: int
+    errors: list[dict[str, Any]]
+
+
+def query_limits(document: Any, variables: dict[str, Any]) -> Limits:
+    """GitHub's node count, cost and limit errors for a (valid) document."""
+    schema = github_schema()
+    fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
+    requests, nodes, errors = 0, 0, []
+
+    def walk(selection_set: Any, parent: Any, parents: int) -> None:
+        nonlocal requests, nodes
         for selection in selection_set.selections if selection_set else []:
             if isinstance(selection, FragmentSpreadNode):
-                walk(fragments[selection.name.value].selection_set, parents)
+                fragment = fragments[selection.name.value]
+                walk(fragment.selection_set, schema.get_type(fragment.type_condition.name.value), parents)
             elif isinstance(selection, InlineFragmentNode):
-                walk(selection.selection_set, parents)
-            elif isinstance(selection, FieldNode):
-                args = {a.name.value: a.value for a in selection.arguments or ()}
-                size = args.get("first") or args.get("last")
-                if size is None:
-                    walk(selection.selection_set, parents)
+                condition = selection.type_condition
+                walk(selection.selection_set, schema.get_type(condition.name.value) if condition else parent, parents)
+            elif isinstance(selection, FieldNode) and selection.selection_set and not selection.name.value.startswith("__"):
+                named = get_named_type(parent.fields[selection.name.value].type)
+                if not named.name.endswith("Connection"):
+                    walk(selection.selection_set, named, parents)
                     continue
-                size = variables.get(size.name.value) if isinstance(size, VariableNode) else value_from_ast_untyped(size)
+                args = {a.name.value: a.value for a in selection.arguments or ()}
+                bound = next((k for k in ("first", "last") if k in args), None)
+                size, name = args.get(bound), selection.name.value
+                if size is not None:
+                    size = variables.get(size.name.value) if isinstance(size, VariableNode) else value_from_ast_untyped(size)
+                if size is None:
+                    errors.append({"type": "MISSING_PAGINATION_BOUNDARIES", "message":
+                                   f"You must provide a `first` or `last` value to properly paginate the `{name}` connection."})
+                    size = 0
+                elif not 1 <= int(size) <= PAGE_LIMIT:
+                    errors.append({"type": "EXCESSIVE_PAGINATION", "message":
+                                   f"Requesting {size} records on the `{name}` connection exceeds the `{bound}` limit of "
+                                   f"{PAGE_LIMIT} records."})
                 requests += parents
-                walk(selection.selection_set, parents * int(size or 1))
+                nodes += parents * int(size)
+                walk(selection.selection_set, named, parents * int(size))
 
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
-            walk(definition.selection_set, 1)
-    return max(1, round(requests / 100))
+            walk(definition.selection_set, schema.query_type, 1)
+    if nodes > NODE_LIMIT:
+        errors.append({"type": "MAX_NODE_LIMIT_EXCEEDED", "message":
+                       f"This query requests up to {nodes:,} possible nodes which exceeds the maximum limit of {NODE_LIMIT:,}."})
+    return Limits(max(1, round(requests / 100)), nodes, errors)
+
+
+def query_cost(document: Any, variables: dict[str, Any]) -> int:
+    """GitHub's documented cost: requests needed for every connection, assuming full pages, / 100."""
+    return query_limits(document, variables).cost
 
 
 # -- the server ----------------------------------------------------------------------------------
@@ -225,6 +268,7 @@ class GitHubServer:
         self.hold_at: int | None = None  # hold the n-th request (1-based) until `release` is set
         self.held, self.release = threading.Event(), threading.Event()
         self.cost_spent = 0
+        self.largest_query = 0  # the most nodes one query asked for
         self._documents: dict[str, Any] = {}
         self._lock = threading.Lock()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on stderr
@@ -283,11 +327,16 @@ class GitHubServer:
         document, errors = self._documents[query]
         if errors:
             return {"errors": errors}
+        limits = query_limits(document, variables)
+        if limits.errors:  # GitHub refuses the whole query, before running it, at no cost
+            return {"errors": limits.errors}
         with self._lock:
-            cost = query_cost(document, variables)
+            cost = limits.cost
             self.cost_spent += cost
+            self.largest_query = max(self.largest_query, limits.nodes)
             rate = self.dataset.rate
-            rate.update(cost=cost, remaining=max(0, rate["remaining"] - cost), used=rate["used"] + cost)
+            rate.update(cost=cost, remaining=max(0, rate["remaining"] - cost), used=rate["used"] + cost,
+                        nodeCount=limits.nodes)
             result = execute_sync(schema, document, variable_values=variables, context_value=self.dataset)
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:

@@ -45,14 +45,15 @@ def _at(minutes: int) -> datetime:
 
 
 def _dataset() -> d.Dataset:
-    """110 issues (3 pages of 50) and 60 pull requests (2 pages), on two milestones."""
-    data = d.synthetic_repo(REPO, 110, 2, start=_at(0))
+    """210 issues (3 pages of 100) and 110 pull requests (2 pages), on two milestones: four requests,
+    the first bringing the milestones and the first page of issues and of pull requests."""
+    data = d.synthetic_repo(REPO, 210, 2, start=_at(0))
     data.milestones = [d.milestone(1, "Sprint 1", _at(0), _at(7 * 1440), closed_at=_at(7 * 1440)),
                        d.milestone(2, "Sprint 2", _at(1), _at(14 * 1440))]
     for issue in data.issues[::3]:
         issue["timeline"].append(d.milestoned(_at(issue["number"] + 3), "Sprint 1"))
         issue["milestone"] = {"number": 1, "title": "Sprint 1"}
-    for n in range(200, 260):
+    for n in range(300, 410):
         created = _at(n)
         data.pull_requests.append(d.pull_request(REPO, n, created, _at(n + 30), state="MERGED", merged_at=_at(n + 30),
                                                  closed_at=_at(n + 30), timeline=[d.review(_at(n + 10))]))
@@ -66,7 +67,7 @@ def _changed() -> d.Dataset:
     """BASE after a day of work: 5 issues and 3 pull requests commented on."""
     data = copy.deepcopy(BASE)
     repo = data.repos[REPO]
-    for k, node in enumerate(repo.issues[7::20] + repo.pull_requests[5::25]):
+    for k, node in enumerate(repo.issues[7::42] + repo.pull_requests[5::40]):
         when = _at(30 * 1440 + k)
         node["timeline"].append(d.comment(when, f"Finding: change {k}"))
         node["updatedAt"] = d.iso(when)
@@ -164,8 +165,8 @@ def test_storms_of_transient_statuses_are_ridden_out(status, clean, tmp_path):
     waits.clear()
     with _server(BASE) as server, FaultProxy(server.url) as proxy:
         headers = {"Retry-After": "3"} if status == 429 else {}
-        # Bursts of five (one short of the six attempts allowed) before the 1st, 3rd and 6th answers.
-        proxy.plan = {n: Fault("status", status, headers=headers) for n in [*range(1, 6), *range(8, 13), *range(16, 21)]}
+        # Bursts of five (one short of the six attempts allowed) before the 1st, 3rd and 4th answers.
+        proxy.plan = {n: Fault("status", status, headers=headers) for n in [*range(1, 6), *range(8, 13), *range(14, 19)]}
         report = _sync(proxy.url, tmp_path / "w.duckdb")
     assert proxy.faults_injected == 15
     assert report.errors == []
@@ -176,12 +177,12 @@ def test_storms_of_transient_statuses_are_ridden_out(status, clean, tmp_path):
 
 def test_an_endless_storm_gives_up_with_one_clear_line_and_keeps_what_was_saved(tmp_path):
     with _server(BASE) as server, FaultProxy(server.url) as proxy:
-        proxy.plan = {n: Fault("status", 502) for n in range(4, 100)}  # after Milestones and 2 Issues pages
+        proxy.plan = {n: Fault("status", 502) for n in range(3, 100)}  # after the Repository and an Issues page
         report = _sync(proxy.url, tmp_path / "w.duckdb")
     assert len(report.errors) == 1 and "\n" not in report.errors[0]
     assert "failed after 6 attempts (HTTP 502)" in report.errors[0]
     saved = digest(tmp_path / "w.duckdb")
-    assert len(saved["items"]) == 100  # the two pages saved
+    assert len(saved["items"]) == 200  # the two pages of issues saved
     [(_, _, cursor)] = saved["sync_state"]
     assert cursor is None  # no sync of the repository has completed
 
@@ -220,7 +221,7 @@ def test_server_clock_skew_misses_no_change(skew_h, tmp_path):
         seen = len(server.requests)
         report = _sync(server.url, db, now=now + timedelta(minutes=6))
         sent = server.requests[seen:]
-    since = next(r["variables"]["since"] for r in sent if r["operation"] == "Issues")
+    since = next(r["variables"]["since"] for r in sent if r["operation"] == "Repository")
     assert since == d.iso(datetime.fromisoformat(newest_before.replace("Z", "+00:00")) - timedelta(minutes=2))
     assert report.items == 3  # the three changed; no older one lies within the 2-minute overlap
     saved = digest(db)

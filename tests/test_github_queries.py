@@ -9,7 +9,7 @@ from graphql import parse, validate
 
 from cadence.sources import github_queries as q
 from cadence.sources.github import graphql_endpoint
-from github_server import github_schema, query_cost
+from github_server import github_schema, query_limits
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +51,59 @@ def test_validation_catches_a_misspelled_field(schema):
     assert len(messages) == 1 and messages[0].startswith("Cannot query field 'stateReasn' on type 'Issue'.")
 
 
-def test_bulk_queries_stay_within_gitHub_limits(schema):
-    # GitHub allows at most 100 nodes per connection; the issues page costs
-    # 1 (issues) + 50 x 5 nested connections = 251 requests -> 3 points by GitHub's formula.
-    assert q.ITEM_PAGE <= 100 and q.TIMELINE_PAGE <= 100 and q.FOLLOW_UP_PAGE <= 100
-    assert query_cost(parse(q.ISSUES_QUERY), {"first": 50}) == 3
+def _every_document() -> list[tuple[str, dict]]:
+    """Every document with the variables that make it largest (full pages)."""
+    return [(doc, {"first": q.ITEM_PAGE}) for doc in q.ALL_QUERIES.values()] + [(doc, {}) for doc in _follow_up_documents()]
+
+
+def test_every_document_stays_within_github_limits(schema):
+    """First/last within 1-100 on every connection and at most 500,000 nodes, counted as GitHub does
+    (tests/github_server.query_limits)."""
+    for document, variables in _every_document():
+        limits = query_limits(parse(document), variables)
+        assert limits.errors == [] and limits.nodes <= q.NODE_LIMIT, document
+
+
+def test_page_sizes_worked_out_by_hand(schema):
+    # Worked out by hand from GitHub's documented caps: an issues page is 100 issues + 100 x (10
+    # assignees + 20 labels + 5 project items + 100 timeline items + 10 closing pull requests) =
+    # 14,600 nodes, and costs 1 + 100 x 5 nested connections = 501 requests -> 5 points. The first
+    # request of a repository adds 100 milestones and a page of pull requests (100 + 100 x 135):
+    # 28,300 nodes; 1 + 501 + 1 + 401 = 904 requests -> 9 points.
+    issues = query_limits(parse(q.ISSUES_QUERY), {"first": q.ITEM_PAGE})
+    assert (issues.nodes, issues.cost) == (14_600, 5)
+    first = query_limits(parse(q.REPOSITORY_QUERY), {"first": q.ITEM_PAGE})
+    assert (first.nodes, first.cost) == (28_300, 9)
+
+
+# The two examples of GitHub's "Rate limits and node limits for the GraphQL API" page, with its totals.
+DOCS_SIMPLE = """query { viewer { repositories(first: 50) { edges { repository: node { name
+  issues(first: 10) { totalCount edges { node { title bodyHTML } } } } } } } }"""
+DOCS_COMPLEX = """query { viewer { repositories(first: 50) { edges { repository: node { name
+  pullRequests(first: 20) { edges { pullRequest: node { title comments(first: 10) { edges { comment: node { bodyHTML } } } } } }
+  issues(first: 20) { totalCount edges { issue: node { title bodyHTML comments(first: 10) { edges { comment: node { bodyHTML } } } } } } } } }
+  followers(first: 10) { edges { follower: node { login } } } } }"""
+# The cost example of the same page: 1 + 100 + 5,000 = 5,101 requests -> 51 points.
+DOCS_COST = """query { viewer { login repositories(first: 100) { edges { node { id
+  issues(first: 50) { edges { node { id labels(first: 60) { edges { node { id name } } } } } } } } } } }"""
+
+
+def test_the_fake_counts_nodes_and_cost_as_github_documents(schema):
+    assert query_limits(parse(DOCS_SIMPLE), {}).nodes == 550
+    assert query_limits(parse(DOCS_COMPLEX), {}).nodes == 22_060
+    assert query_limits(parse(DOCS_COST), {}).cost == 51
+
+
+def test_the_fake_refuses_what_github_refuses(schema):
+    too_wide = query_limits(parse(DOCS_SIMPLE.replace("first: 10", "first: 101")), {}).errors
+    assert [e["type"] for e in too_wide] == ["EXCESSIVE_PAGINATION"]
+    unbounded = query_limits(parse(DOCS_SIMPLE.replace("(first: 10)", "")), {}).errors
+    assert [e["type"] for e in unbounded] == ["MISSING_PAGINATION_BOUNDARIES"]
+    # 100 repositories x 100 issues x 100 comments: 100 + 10,000 + 1,000,000 nodes.
+    deep = DOCS_SIMPLE.replace("first: 50", "first: 100").replace("first: 10)", "first: 100)").replace(
+        "title bodyHTML", "title comments(first: 100) { nodes { body } }")
+    over = query_limits(parse(deep), {})
+    assert over.nodes == 1_010_100 and [e["type"] for e in over.errors] == ["MAX_NODE_LIMIT_EXCEEDED"]
 
 
 @pytest.mark.parametrize(

@@ -31,10 +31,10 @@ sync_github(Path(sys.argv[1]), ["acme/models"], [], sys.argv[2], False, Config()
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_killed_sync_resumes_without_duplicates(db_path, shared_fixtures):
     github_schema()
-    # 160 issues, 3 timeline items each: issue n is updated at 00:00 + (n + 4) minutes, pages of 50.
+    # 160 issues, 3 timeline items each: issue n is updated at 00:00 + (n + 4) minutes, pages of 100.
     dataset = d.Dataset(repos={REPO: d.synthetic_repo(REPO, 160, 3, datetime(2024, 1, 1, tzinfo=timezone.utc))})
     with GitHubServer(dataset, token=TOKEN) as server:
-        server.hold_at = 4  # Milestones, Issues page 1, page 2, then page 3 is held: pages 1-2 are saved
+        server.hold_at = 2  # Repository (milestones, issues 1-100), then Issues page 2 is held: page 1 is saved
         env = {**os.environ, "GITHUB_TOKEN": TOKEN}
         child = subprocess.Popen([sys.executable, "-c", CHILD, str(db_path), server.url], env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -57,7 +57,7 @@ def test_killed_sync_resumes_without_duplicates(db_path, shared_fixtures):
         report = sync_github(db_path, [REPO], [], server.url, False, Config(), env={"GITHUB_TOKEN": TOKEN},
                              policy=RetryPolicy(sleep=lambda s: None))
         resumed = server.requests[seen:]
-    first_issues = next(r for r in resumed if r["operation"] == "Issues")
+    first_issues = next(r for r in resumed if r["operation"] == "Repository")
     assert first_issues["variables"]["since"] == "2024-01-01T01:42:00Z"  # last saved page, minus the 2-minute overlap
     assert report.items == 63  # #98..#160: the overlap re-reads #98-#100, nothing earlier
     with duckdb.connect(str(db_path), read_only=True) as con:

@@ -79,12 +79,13 @@ def test_full_sync_follows_overflowing_connections_and_builds_milestone_sprints(
     config = Config(teams={f"github:{REPO}": "Vision"})
     with GitHubServer(repo_dataset(), token=TOKEN) as server:
         report = run(db_path, server, policy, config=config)
-    assert server.operations() == ["Milestones", "Issues", "FollowUp", "PullRequests"]
-    follow_up = server.requests[2]["variables"]
-    # Issue #2 overflowed both its timeline (50 of 130) and its labels (20 of 25): one request continues both.
-    assert (follow_up["after0"], follow_up["after1"]) == (base64.b64encode(b"cursor:49").decode(),
+    # One request brings the milestones, the issues and the pull request; issue #2 overflowed both its
+    # timeline (100 of 130) and its labels (20 of 25): one more request continues both.
+    assert server.operations() == ["Repository", "FollowUp"]
+    follow_up = server.requests[1]["variables"]
+    assert (follow_up["after0"], follow_up["after1"]) == (base64.b64encode(b"cursor:99").decode(),
                                                           base64.b64encode(b"cursor:19").decode())
-    assert report.items == 3 and report.errors == [] and report.requests == 4
+    assert report.items == 3 and report.errors == [] and report.requests == 2
     assert rows(db_path, "SELECT count(*) FROM events WHERE key = 'acme/models#2' AND kind = 'comment'") == [(130,)]
     assert rows(db_path, "SELECT len(labels), team FROM items WHERE key = 'acme/models#2'") == [(25, "Vision")]
     assert rows(db_path, "SELECT key, status_category, resolution FROM items ORDER BY key") == [
@@ -102,12 +103,13 @@ def test_full_sync_follows_overflowing_connections_and_builds_milestone_sprints(
 
 def test_incremental_sync_reads_only_what_changed(db_path, policy):
     dataset = repo_dataset()
-    old_busy_pr = d.pull_request(REPO, 5, at(2), at(3), timeline=[d.comment(at(2, 1), "x") for _ in range(60)])
+    old_busy_pr = d.pull_request(REPO, 5, at(2), at(3), timeline=[d.comment(at(2, 1), "x") for _ in range(130)])
     dataset.repos[REPO].pull_requests.append(old_busy_pr)
     with GitHubServer(dataset, token=TOKEN) as server:
         run(db_path, server, policy)
         first = len(server.requests)
-        assert server.operations()[-2:] == ["PullRequests", "FollowUp"]  # PR #5 overflowed its timeline
+        assert server.operations() == ["Repository", "FollowUp", "FollowUp"]  # issue #2, then PR #5 overflowed
+        assert "... on PullRequest" in server.requests[2]["query"]
         issue1 = dataset.repos[REPO].issues[0]
         issue1["timeline"].append(d.comment(at(9), "one more"))
         issue1["updatedAt"] = d.iso(at(9))
@@ -115,10 +117,11 @@ def test_incremental_sync_reads_only_what_changed(db_path, policy):
         report = run(db_path, server, policy)
         second = server.requests[first:]
         again = run(db_path, server, policy, full=True)
-    issues = next(r for r in second if r["operation"] == "Issues")
-    assert issues["variables"]["since"] == "2024-01-06T23:58:00Z"  # newest updatedAt (PR #3, 01-07) minus 2 minutes
-    # No follow-up: #2 did not change, and PR #5 is older than the cursor, so reading stopped before it.
-    assert [r["operation"] for r in second] == ["Milestones", "Issues", "PullRequests"]
+    first_page = next(r for r in second if r["operation"] == "Repository")
+    assert first_page["variables"]["since"] == "2024-01-06T23:58:00Z"  # newest updatedAt (PR #3, 01-07) minus 2 minutes
+    # No follow-up: #2 did not change, and PR #5 is older than the cursor, so it is dropped before
+    # its timeline is followed up.
+    assert [r["operation"] for r in second] == ["Repository"]
     assert report.items == 3  # #1, #4, and PR #3, whose update is the cursor itself (inside the overlap)
     assert rows(db_path, "SELECT count(*), count(DISTINCT key) FROM items") == [(5, 5)]
     assert rows(db_path, "SELECT count(*) FROM events WHERE key = 'acme/models#1' AND kind = 'comment'") == [(2,)]
@@ -138,7 +141,7 @@ def test_secondary_rate_limit_and_bad_gateway_are_waited_out(db_path, policy, sl
     assert sleeps[0] == 7  # Retry-After honoured
     assert 0 < sleeps[1] < 1  # 502: backoff
     assert sleeps[2] == 60  # a secondary limit without Retry-After: GitHub's docs say wait a minute
-    assert len(server.requests) == 4 + 3
+    assert len(server.requests) == 2 + 3
 
 
 def test_low_remaining_points_slow_the_client_down(policy, sleeps):
@@ -280,8 +283,8 @@ def test_graphql_rate_limited_answer_waits_for_the_reset(policy, sleeps):
 def test_a_token_without_read_project_still_syncs_issues(db_path, policy):
     with GitHubServer(repo_dataset(), token=TOKEN, read_project=False) as server:
         report = run(db_path, server, policy)
-    assert server.operations() == ["Milestones", "Issues", "Issues", "FollowUp", "PullRequests"]
-    assert "projectItems" not in server.requests[2]["query"] and "projectItems" not in server.requests[4]["query"]
+    assert server.operations() == ["Repository", "Repository", "FollowUp"]
+    assert "projectItems" in server.requests[0]["query"] and "projectItems" not in server.requests[1]["query"]
     assert report.items == 3 and report.errors == []
     assert rows(db_path, "SELECT count(*) FROM data_quality WHERE problem = 'graphql_error' AND detail LIKE '%read:project%'") == [(1,)]
 
@@ -293,10 +296,12 @@ def test_a_node_github_fails_to_resolve_is_reported_and_the_sync_goes_on(db_path
                  "rateLimit": {"cost": 1, "remaining": 4990, "resetAt": "2030-01-01T00:00:00Z"}},
         "errors": [{"message": "Something went wrong while executing your query.", "path": ["repository", "pullRequests", "nodes", 0]}],
     }
-    with GitHubServer(repo_dataset(), token=TOKEN) as server:
+    dataset = repo_dataset()  # 100 newer pull requests fill the first page; PR #3 is on the second, which breaks
+    dataset.repos[REPO].pull_requests += [d.pull_request(REPO, 100 + k, at(8), at(8, 1, k % 60)) for k in range(100)]
+    with GitHubServer(dataset, token=TOKEN) as server:
         server.faults = [Fault(200, {}, broken_page, operation="PullRequests")]
         report = run(db_path, server, policy)
-    assert report.items == 2 and report.errors == [] and report.scopes == [REPO]
+    assert report.items == 2 + 100 and report.errors == [] and report.scopes == [REPO]
     assert rows(db_path, "SELECT entity_id, problem, detail FROM data_quality") == [
         (REPO, "graphql_error", "Something went wrong while executing your query.")]
 
@@ -324,7 +329,7 @@ def test_an_assignee_plus_a_linked_open_pr_starts_work_end_to_end(db_path, polic
     with GitHubServer(d.Dataset(repos={REPO: data}), token=TOKEN) as server:
         report = run(db_path, server, policy)
     assert report.errors == [] and report.items == 4
-    issues_query = next(r["query"] for r in server.requests if r["operation"] == "Issues")
+    issues_query = next(r["query"] for r in server.requests if r["operation"] == "Repository")
     assert "includeClosedPrs: true" in issues_query and "CONNECTED_EVENT" in issues_query
     with duckdb.connect(str(db_path), read_only=True) as con:
         frame = metrics.issues(con, as_of=at(20), config=Config()).set_index("key")

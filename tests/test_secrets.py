@@ -197,7 +197,7 @@ def test_no_secret_in_anything_written_printed_or_raised_github(shared_fixtures,
     with GitHubServer(dataset, token=GH_TOKEN) as server, FaultProxy(server.url) as proxy:
         proxy._server.handle_error = lambda *a: None
         api = ["--api-url", proxy.url]
-        assert _cli(zygote, sweep, [*gh_args, *api], gh_env, kill_at=(proxy, 3)) == -9
+        assert _cli(zygote, sweep, [*gh_args, *api], gh_env, kill_at=(proxy, 2)) == -9
         assert _cli(zygote, sweep, [*gh_args, *api], gh_env) == 0
         assert _cli(zygote, sweep, [*gh_args, *api], {"GITHUB_TOKEN": GH_TOKEN + "x"}) == 1  # 401
         for status in (403, 400, 500, 200):  # 200: a GraphQL error that quotes the header

@@ -221,22 +221,66 @@ def _repository(data: dict[str, Any], errors: list[str], owner: str, name: str) 
     return repo
 
 
+# (nodes, hasNextPage, endCursor, errors) of one page of a connection
+Chunk = tuple[list[dict[str, Any]], bool, "str | None", list[str]]
+
+
+@dataclass
+class RepositoryStart:
+    """What the first request of a repository brings: its canonical name, its first page of
+    milestones, issues and pull requests, each with where to go on from."""
+
+    name: str
+    milestones: Chunk
+    issues: Chunk
+    pull_requests: Chunk
+
+
+def _without_projects(gh: GitHub, exc: ScopeError) -> None:
+    """A token without read:project still reads issues; only their Projects status is lost."""
+    if not gh.read_projects or "projectItems" not in str(exc):
+        raise exc
+    log.warning("github: the token cannot read projects (read:project); Projects status is not read")
+    gh.read_projects = False
+
+
+def repository_start(gh: GitHub, owner: str, name: str, since: str | None) -> RepositoryStart | None:
+    """Milestones, issues updated at or after ``since`` and pull requests newest first, a page of
+    each in one request; None when that page cannot be read (the caller then reads each on its own,
+    where an unreadable page is halved down to the node that breaks it)."""
+    while True:
+        document = q.REPOSITORY_QUERY if gh.read_projects else q.REPOSITORY_QUERY_WITHOUT_PROJECTS
+        try:
+            data, errors = gh.query(document, {"owner": owner, "name": name, "first": q.ITEM_PAGE, "since": since})
+        except ScopeError as exc:
+            _without_projects(gh, exc)
+            continue
+        except UnreadableBody:
+            return None
+        repo = _repository(data, errors, owner, name)
+        canonical = repo.get("nameWithOwner")
+        return RepositoryStart(
+            canonical if isinstance(canonical, str) and canonical.count("/") == 1 else f"{owner}/{name}",
+            (*connection(repo.get("milestones"), "milestones"), []),
+            (*connection(repo.get("issues"), "issues"), errors),
+            (*connection(repo.get("pullRequests"), "pullRequests"), []),
+        )
+
+
 def _items(
     gh: GitHub, documents: tuple[str, str, str], name: str, type_name: str, variables: dict[str, Any],
-    keep: Callable[[dict[str, Any]], bool],
+    keep: Callable[[dict[str, Any]], bool], first: Chunk | None = None,
 ) -> Iterator[Page]:
-    """Pages of connection ``name``; ``documents``: the query with and without Projects fields, and its keys-only form."""
+    """Pages of connection ``name``, from ``first`` (its first page, already read) when given;
+    ``documents``: the query with and without Projects fields, and its keys-only form."""
     pages = Pages(gh.notes, "repository", f"{variables['owner']}/{variables['name']} {name}")
     after = None
     while True:
         try:
-            nodes, has_next, after, errors = _page(gh, documents, name, variables, after, q.ITEM_PAGE)
+            nodes, has_next, after, errors = first or _page(gh, documents, name, variables, after, q.ITEM_PAGE)
+            first = None
         except ScopeError as exc:
-            if not gh.read_projects or "projectItems" not in str(exc):
-                raise
-            # A token without read:project still reads issues; only their Projects status is lost.
-            log.warning("github: the token cannot read projects (read:project); Projects status is not read")
-            gh.read_projects = False
+            _without_projects(gh, exc)
             continue
         kept = [n for n in nodes if keep(n)]
         errors += gh.complete([n for n in kept if UNREADABLE not in n], type_name)
@@ -268,14 +312,15 @@ def _page(gh: GitHub, documents: tuple[str, str, str], name: str, variables: dic
     return first[0] + second[0], second[1], second[2], first[3] + second[3]
 
 
-def issue_pages(gh: GitHub, owner: str, name: str, since: str | None) -> Iterator[Page]:
-    """Issues updated at or after ``since`` (all when None), oldest update first."""
+def issue_pages(gh: GitHub, owner: str, name: str, since: str | None, first: Chunk | None = None) -> Iterator[Page]:
+    """Issues updated at or after ``since`` (all when None), oldest update first, from ``first`` when given."""
     variables = {"owner": owner, "name": name, "since": since}
     documents = (q.ISSUES_QUERY, q.ISSUES_QUERY_WITHOUT_PROJECTS, q.ISSUE_KEYS_QUERY)
-    return _items(gh, documents, "issues", "Issue", variables, lambda n: True)
+    return _items(gh, documents, "issues", "Issue", variables, lambda n: True, first)
 
 
-def pull_request_pages(gh: GitHub, owner: str, name: str, stop_before: str | None) -> Iterator[Page]:
+def pull_request_pages(gh: GitHub, owner: str, name: str, stop_before: str | None,
+                       first: Chunk | None = None) -> Iterator[Page]:
     """Pull requests newest update first, stopping at the first updated before ``stop_before``.
 
     GitHub offers no ``since`` filter on pull requests, so ordering by update and stopping is
@@ -284,14 +329,20 @@ def pull_request_pages(gh: GitHub, owner: str, name: str, stop_before: str | Non
     keep = (lambda n: True) if stop_before is None else (lambda n: str(n.get("updatedAt")) >= stop_before)
     variables = {"owner": owner, "name": name}
     documents = (q.PULL_REQUESTS_QUERY, q.PULL_REQUESTS_QUERY_WITHOUT_PROJECTS, q.PULL_REQUEST_KEYS_QUERY)
-    return _items(gh, documents, "pullRequests", "PullRequest", variables, keep)
+    return _items(gh, documents, "pullRequests", "PullRequest", variables, keep, first)
 
 
-def repository_milestones(gh: GitHub, owner: str, name: str) -> tuple[str, list[dict[str, Any]]]:
-    """The repository's canonical ``owner/name`` (GitHub ignores case; keys must not) and all its milestones."""
+def repository_milestones(gh: GitHub, owner: str, name: str,
+                          first: Chunk | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """The repository's canonical ``owner/name`` (GitHub ignores case; keys must not) and all its
+    milestones; with ``first`` (the first page, from ``repository_start``) only the rest are asked for."""
     found: list[dict[str, Any]] = []
     pages = Pages(gh.notes, "repository", f"{owner}/{name} milestones")
     after = None
+    if first is not None:
+        found, more, after = list(first[0]), first[1], first[2]
+        if not pages.page([m.get("id") for m in found], after, more=more):
+            return f"{owner}/{name}", found
     while True:
         data, errors = gh.query(q.MILESTONES_QUERY, {"owner": owner, "name": name, "after": after})
         repo = _repository(data, errors, owner, name)

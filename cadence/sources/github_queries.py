@@ -4,9 +4,13 @@ Every document here (and every follow-up document ``follow_up_query`` can build)
 against GitHub's public schema in tests/test_github_queries.py, so a misspelled field fails the
 test suite rather than a nightly sync.
 
-Page sizes stay inside GitHub's node limit (500,000 nodes per query, at most 100 per connection):
-50 issues x 50 timeline items is 2,500 nested nodes. A typical issue has fewer than 50 timeline
-items, so one request usually brings 50 complete issues; the rest is followed up.
+Page sizes are GitHub's caps ("resource limitations": first/last within 1-100, at most 500,000
+nodes a query, counted as the sum over connections of the product of the enclosing page sizes).
+A page of 100 issues asks for 100 + 100 x (10 assignees + 20 labels + 5 project items + 100
+timeline items + 10 pull requests) = 14,600 nodes; the first request of a repository
+(``REPOSITORY_QUERY``: its milestones and first pages of issues and of pull requests together) asks
+for 100 + 14,600 + 100 + 100 x 135 = 28,300. A typical issue has fewer than 100 timeline items, so
+one request usually brings 100 complete issues; the rest is followed up.
 
 When work started on an issue needs the history of its links to pull requests: cross-references
 that will close it, manual links (connected/disconnected), and the pull requests whose closing
@@ -17,11 +21,13 @@ they add timeline nodes (one per link event), so a busy issue overflows into a f
 
 from __future__ import annotations
 
-ITEM_PAGE = 50          # issues or pull requests per request
-TIMELINE_PAGE = 50      # timeline items per issue in the bulk query
+ITEM_PAGE = 100         # issues or pull requests per request
+TIMELINE_PAGE = 100     # timeline items per issue in the bulk query
 FOLLOW_UP_PAGE = 100    # nodes per follow-up page of one overflowing connection
-FOLLOW_UPS_PER_QUERY = 20  # aliased follow-ups batched in one request
+FOLLOW_UPS_PER_QUERY = 20  # aliased follow-ups batched in one request (2,000 nodes)
+MILESTONE_PAGE = 100
 PROJECT_ITEM_PAGE = 100
+NODE_LIMIT = 500_000    # GitHub's limit per query; tests/test_github_queries.py checks every document
 
 RATE_LIMIT = "rateLimit { cost remaining resetAt }"
 
@@ -174,17 +180,43 @@ query PullRequestKeys($owner: String!, $name: String!, $first: Int!, $after: Str
 ISSUES_QUERY_WITHOUT_PROJECTS = ISSUES_QUERY.replace(PROJECT_ITEMS, "")
 PULL_REQUESTS_QUERY_WITHOUT_PROJECTS = PULL_REQUESTS_QUERY.replace(PROJECT_ITEMS, "")
 
+_MILESTONES = f"""milestones(first: {MILESTONE_PAGE}, after: $after, orderBy: {{field: NUMBER, direction: ASC}}) {{
+      {_PAGE_INFO}
+      nodes {{ id number title description state dueOn createdAt closedAt url }}
+    }}"""
 MILESTONES_QUERY = f"""
 query Milestones($owner: String!, $name: String!, $after: String) {{
   repository(owner: $owner, name: $name) {{
     nameWithOwner
-    milestones(first: 100, after: $after, orderBy: {{field: NUMBER, direction: ASC}}) {{
-      {_PAGE_INFO}
-      nodes {{ id number title description state dueOn createdAt closedAt url }}
-    }}
+    {_MILESTONES}
   }}
   {RATE_LIMIT}
 }}""".strip()
+
+# The first request of a repository: its milestones and the first page of issues and of pull
+# requests at once, so a repository of up to 100 of each costs one request (9 points). Later pages
+# use ISSUES_QUERY and PULL_REQUESTS_QUERY from the cursors this one returns.
+REPOSITORY_QUERY = document(
+    f"""
+query Repository($owner: String!, $name: String!, $first: Int!, $since: DateTime) {{
+  repository(owner: $owner, name: $name) {{
+    nameWithOwner
+    {_MILESTONES.replace("after: $after, ", "")}
+    issues(first: $first, orderBy: {{field: UPDATED_AT, direction: ASC}}, filterBy: {{since: $since}}) {{
+      {_PAGE_INFO}
+      nodes {{ {ISSUE_FIELDS} }}
+    }}
+    pullRequests(first: $first, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{
+      {_PAGE_INFO}
+      nodes {{ {PULL_REQUEST_FIELDS} }}
+    }}
+  }}
+  {RATE_LIMIT}
+}}""",
+    "IssueTimeline",
+    "PullRequestTimeline",
+)
+REPOSITORY_QUERY_WITHOUT_PROJECTS = REPOSITORY_QUERY.replace(PROJECT_ITEMS, "")
 
 _ITERATION = "id title startDate duration"
 PROJECT_QUERY = f"""
@@ -276,6 +308,8 @@ ALL_QUERIES = {
     "IssueKeys": ISSUE_KEYS_QUERY,
     "PullRequestKeys": PULL_REQUEST_KEYS_QUERY,
     "Milestones": MILESTONES_QUERY,
+    "Repository": REPOSITORY_QUERY,
+    "RepositoryWithoutProjects": REPOSITORY_QUERY_WITHOUT_PROJECTS,
     "Project": PROJECT_QUERY,
     "ProjectItems": PROJECT_ITEMS_QUERY,
 }

@@ -12,6 +12,11 @@ Choices where PRODUCT.md is silent:
 - Milestones are the sprints of a repository unless a project synced in the same run holds its
   items; then the project's iterations are its sprints and milestone events are not membership.
   Project items from repositories not given with ``--repo`` are reported (``repository_not_synced``).
+- The request plan: a project costs one request for its fields and one per 100 items. A repository
+  costs one request for its milestones and the first 100 issues and 100 pull requests together,
+  then one per further 100 of each, plus follow-ups (20 connections a request) only for the items
+  whose timeline, labels or assignees overflowed their page. A small organisation needs about 25
+  requests per 1,000 items (benchmarks/github_sync.py).
 - Each repository is one scope. Its cursor ``value`` is the newest ``updatedAt`` of a *completed*
   sync. Issues are read with ``filterBy: {since: cursor - 2 min}`` oldest first, and every page is
   saved with ``details.issues_since`` so a killed sync resumes after the last saved page. Pull
@@ -168,8 +173,12 @@ def _problems(scope: str, errors: list[str]) -> list[Problem]:
     return [Problem(source=SOURCE, entity="query", entity_id=scope, problem="graphql_error", detail=e) for e in errors]
 
 
-def read_cursor(run: Run, scope: str) -> tuple[str | None, dict[str, Any]]:
-    rows = run.query("SELECT cursor, details FROM sync_state WHERE source = ? AND scope = ?", [SOURCE, scope])
+def read_cursor(run: Run, scope: str, any_case: bool = False) -> tuple[str | None, dict[str, Any]]:
+    """The scope's cursor and details; with ``any_case``, of the scope whatever its case (GitHub's
+    names ignore case), the exact name first."""
+    match = "lower(scope) = lower(?)" if any_case else "scope = ?"
+    rows = run.query(f"SELECT cursor, details FROM sync_state WHERE source = ? AND {match} "
+                     "ORDER BY scope = ? DESC LIMIT 1", [SOURCE, scope, scope])
     if not rows:
         return None, {}
     return rows[0][0], json.loads(rows[0][1]) if rows[0][1] else {}
@@ -188,12 +197,24 @@ def _newest(current: str | None, nodes: list[dict[str, Any]]) -> str | None:
 
 
 def sync_repo(run: Run, owner: str, name: str, full: bool, milestones_are_sprints: bool) -> None:
-    """Milestones, then issues oldest update first, then pull requests newest first."""
+    """Milestones, then issues oldest update first, then pull requests newest first.
+
+    The first request brings a page of all three (``source.repository_start``). It needs the
+    cursor before GitHub has told the repository's real name, so the cursor is looked up whatever
+    the case of the name given; should the real name hold another cursor (a renamed repository),
+    that page of issues and pull requests is dropped and read again from the right cursor.
+    """
     typed = f"{owner}/{name}"
-    repo, found = source.repository_milestones(run.gh, owner, name)
+    cursor, details = (None, {}) if full else read_cursor(run, typed, any_case=True)
+    start = source.repository_start(run.gh, owner, name, _minus_overlap(details.get("issues_since") or cursor))
+    if start is None:  # its page cannot be read: each connection on its own
+        repo, found = source.repository_milestones(run.gh, owner, name)
+    else:
+        repo, found = source.repository_milestones(run.gh, *start.name.split("/"), start.milestones)
     owner, name = repo.split("/")
+    if not full and (cursor, details) != (known := read_cursor(run, repo)):
+        cursor, details, start = *known, None
     team = run.config.teams.get(f"github:{typed}") or run.config.team_for(f"github:{repo}", repo)
-    cursor, details = (None, {}) if full else read_cursor(run, repo)
     batch = Batch(teams=[Team(team=team, source=SOURCE, scope=repo, synthetic=False)])
     titles: dict[str, int] | None = None
     if milestones_are_sprints:
@@ -204,12 +225,14 @@ def sync_repo(run: Run, owner: str, name: str, full: bool, milestones_are_sprint
     run.save(batch, warehouse.Cursor(SOURCE, repo, cursor, details))
     state = {"issues_since": details.get("issues_since") or cursor, "watermark": details.get("watermark") or cursor}
     done = 0
-    for page in source.issue_pages(run.gh, owner, name, _minus_overlap(state["issues_since"])):
+    since = _minus_overlap(state["issues_since"])
+    for page in source.issue_pages(run.gh, owner, name, since, start.issues if start else None):
         state["issues_since"] = _newest(state["issues_since"], page.nodes)
         done += _save_items(run, repo, team, titles, page, cursor, state)
         run.progress(f"{repo} issues", done)
     done = 0
-    for page in source.pull_request_pages(run.gh, owner, name, _minus_overlap(cursor)):
+    first_pulls = start.pull_requests if start else None
+    for page in source.pull_request_pages(run.gh, owner, name, _minus_overlap(cursor), first_pulls):
         done += _save_items(run, repo, team, titles, page, cursor, state)
         run.progress(f"{repo} pull requests", done)
     run.save(Batch(), warehouse.Cursor(SOURCE, repo, cursor, dict(state)))  # saves what was noted last
