@@ -1,15 +1,20 @@
-"""Import 100,000 items and 3,000,000 events in the neutral format; print rows/s and peak memory.
+"""Import 100,000 items and 3,000,000 events in the neutral format; print events/s and peak memory.
 
-    python benchmarks/import_scale.py [--items N] [--events N] [--keep DIR]
+    python benchmarks/import_scale.py [--items N] [--events N [N ...]] [--keep DIR]
 
 The input files are generated with DuckDB (COPY ... TO) so that generating them is not what is timed.
-Peak memory is the process's maximum resident set size, which includes DuckDB's own buffers.
+Each import runs in a fresh process, so its peak memory (the maximum resident set size, DuckDB's own
+buffers included) is the import's alone and not the generator's. Give two sizes (``--events 1000000
+3000000``) to see that memory stays flat as the input grows. CPU seconds are printed beside wall
+seconds: on a shared machine the wall time also counts what other processes took.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,8 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from cadence.importer import import_path  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def generate(folder: Path, items: int, events: int) -> None:
@@ -42,30 +46,58 @@ def generate(folder: Path, items: int, events: int) -> None:
               FROM range({events}) t(i))
         TO '{folder}/events.jsonl' (FORMAT json)
     """)
+    con.close()
+
+
+def measure(folder: Path) -> None:
+    """Import ``folder`` into a new warehouse in it; print one JSON line of figures (the child process)."""
+    sys.path.insert(0, str(ROOT))
+    from cadence.importer import import_path
+
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start, cpu = time.perf_counter(), time.process_time()
+    report = import_path(folder / "bench.duckdb", folder)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(json.dumps({"summary": report.summary(), "elapsed": elapsed, "cpu": cpu,
+                      "rows": sum(report.loaded.values()), "events": report.loaded["event"],
+                      "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_before": rss_before}))
+
+
+def run(folder: Path, items: int, events: int) -> None:
+    start = time.perf_counter()
+    generate(folder, items, events)
+    size_mb = sum(p.stat().st_size for p in folder.glob("*.jsonl")) / 1e6
+    print(f"generated {items:,} items and {events:,} events ({size_mb:.0f} MB JSONL) "
+          f"in {time.perf_counter() - start:.1f}s")
+    child = subprocess.run([sys.executable, __file__, "--measure", str(folder)], capture_output=True, text=True)
+    if child.returncode:
+        sys.exit(child.stderr)
+    m = json.loads(child.stdout.splitlines()[-1])
+    print(m["summary"])
+    print(f"import: {m['elapsed']:.1f}s ({m['cpu']:.1f} CPU s), {m['rows'] / m['elapsed']:,.0f} rows/s, "
+          f"{m['events'] / m['elapsed']:,.0f} events/s (events and items together)")
+    print(f"peak RSS: {m['rss']:,.0f} MB (of which {m['rss_before']:,.0f} MB before the import: Python and imports)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000)
-    parser.add_argument("--events", type=int, default=3_000_000)
+    parser.add_argument("--events", type=int, nargs="+", default=[3_000_000])
+    parser.add_argument("--keep", type=Path, help="generate into this folder and leave it there")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        start = time.perf_counter()
-        generate(folder, args.items, args.events)
-        size_mb = sum(p.stat().st_size for p in folder.glob("*.jsonl")) / 1e6
-        print(f"generated {args.items:,} items and {args.events:,} events ({size_mb:.0f} MB JSONL) "
-              f"in {time.perf_counter() - start:.1f}s")
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        start = time.perf_counter()
-        report = import_path(folder / "bench.duckdb", folder)
-        elapsed = time.perf_counter() - start
-        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        rows = sum(report.loaded.values())
-        print(report.summary())
-        print(f"import: {elapsed:.1f}s, {rows / elapsed:,.0f} rows/s, "
-              f"{report.loaded['event'] / elapsed:,.0f} events/s (events and items together)")
-        print(f"peak RSS: {rss_after:,.0f} MB (before the import: {rss_before:,.0f} MB)")
+    if args.measure:
+        measure(args.measure)
+        return
+    for events in args.events:
+        if args.keep:
+            folder = args.keep / f"{events}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "bench.duckdb").unlink(missing_ok=True)
+            run(folder, args.items, events)
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            run(Path(tmp), args.items, events)
 
 
 if __name__ == "__main__":

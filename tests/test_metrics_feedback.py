@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 
 from cadence import metrics
-from cadence.metrics.km import km_quantile, summary
+from cadence.metrics.km import km_quantile, km_quantile_sql, summary
 from histories import History, at, run
 
 
@@ -130,6 +131,40 @@ def test_vectorised_km_equals_lifelines_on_random_data(seed):
             kmf = KaplanMeierFitter().fit(durations[groups == g], events[groups == g])
             expected = kmf.percentile(q)
             assert (np.isnan(ours[g]) and np.isinf(expected)) or ours[g] == expected
+
+
+def _sql_quantiles(frame: pd.DataFrame, q: float) -> dict:
+    with duckdb.connect() as con:
+        con.register("latency", frame)
+        rows = con.execute(km_quantile_sql("latency", ["sprint_key"], "feedback_h", "feedback_event", q)).fetchall()
+    return {g: (np.nan if value is None else value) for g, value in rows}
+
+
+def test_km_median_in_sql_by_hand():
+    # The cases worked by hand above: an exact tie at 1/2 (3/4 * 2/3) is reached, 0.533 is not, and a
+    # last step where every item at risk has its event drops the survival to 0 (p85 = 40).
+    reached = frame_of([(10, True), (20, True), (30, False), (40, True)], "a")
+    not_reached = frame_of([(10, True), (15, False), (20, True), (30, False), (40, False)], "b")
+    both = pd.concat([reached, not_reached], ignore_index=True)
+    assert _sql_quantiles(both, 0.5)["a"] == 20.0 and np.isnan(_sql_quantiles(both, 0.5)["b"])
+    assert _sql_quantiles(reached, 0.15) == {"a": 40.0}
+
+
+@pytest.mark.filterwarnings("ignore::lifelines.exceptions.ApproximationWarning")
+@pytest.mark.parametrize("seed", range(5))
+def test_km_in_sql_equals_lifelines_on_random_data(seed):
+    """Oracle: lifelines, an independent implementation of Kaplan-Meier."""
+    rng = np.random.default_rng(100 + seed)
+    n = 400
+    frame = pd.DataFrame({"sprint_key": rng.integers(0, 7, n).astype(str),
+                          "feedback_h": rng.integers(1, 30, n).astype(float),  # many ties
+                          "feedback_event": rng.random(n) < 0.55})
+    for q in (0.5, 0.15):
+        ours = _sql_quantiles(frame, q)
+        assert set(ours) == set(frame["sprint_key"])
+        for g, part in frame.groupby("sprint_key"):
+            expected = KaplanMeierFitter().fit(part["feedback_h"], part["feedback_event"]).percentile(q)
+            assert (np.isnan(ours[g]) and np.isinf(expected)) or ours[g] == expected, (g, q)
 
 
 def test_feedback_summary_and_curves_through_the_warehouse(db_path):

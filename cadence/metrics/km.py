@@ -1,5 +1,6 @@
-"""Kaplan-Meier estimates of feedback latency: a vectorised per-group quantile (for per-sprint
-medians over thousands of sprints) and lifelines-based summaries with confidence intervals.
+"""Kaplan-Meier estimates of feedback latency: a per-group quantile in SQL (``km_quantile_sql``, the
+per-sprint medians, computed where the data is), the same in pandas (``km_quantile``, for frames
+already in memory) and lifelines-based summaries with confidence intervals.
 
 A quantile that the curve never reaches (too many items still waiting) is NaN, not infinity.
 """
@@ -36,6 +37,42 @@ def km_quantile(groups: pd.Series, durations: pd.Series, events: pd.Series, q: f
     result = reached.groupby("g")["t"].min()
     all_groups = pd.Index(frame["g"].unique())
     return result.reindex(all_groups)
+
+
+# A survival within this of q (in log) counts as reached: an exact tie such as 3/4 * 2/3 = 1/2 must
+# not be decided by the order in which an engine adds the logs.
+LOG_TOLERANCE = 1e-9
+
+
+def km_quantile_sql(relation: str, groups: list[str], duration: str, event: str, q: float = 0.5) -> str:
+    """A SELECT of the ``groups`` columns and ``value``: the first time at which the group's
+    Kaplan-Meier survival drops to ``q`` or below (NULL when it never does), as ``km_quantile``.
+
+    Counts per (group, time) step; at risk at a step is every row at that time or later; the
+    survival is exp of the running sum of ln((at risk - events) / at risk), and a step where every
+    row at risk has its event drops it to 0. Only the per-step counts are ever sorted, never the rows.
+    """
+    g = ", ".join(groups)
+    return f"""
+    WITH steps AS (
+        SELECT {g}, {duration} AS t, count(*) AS n, count(*) FILTER (WHERE {event}) AS d
+        FROM {relation} WHERE {' AND '.join(f'{c} IS NOT NULL' for c in groups)} AND {duration} IS NOT NULL
+        GROUP BY {g}, {duration}
+    ),
+    risk AS (
+        SELECT {g}, t, d,
+               sum(n) OVER (PARTITION BY {g} ORDER BY t DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS at_risk
+        FROM steps
+    ),
+    survival AS (
+        SELECT {g}, t,
+               sum(CASE WHEN d > 0 AND d < at_risk THEN ln(at_risk - d) - ln(at_risk) ELSE 0 END) OVER w AS log_s,
+               max(CASE WHEN d = at_risk THEN 1 ELSE 0 END) OVER w AS emptied
+        FROM risk WINDOW w AS (PARTITION BY {g} ORDER BY t ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    )
+    SELECT {g}, min(t) FILTER (WHERE emptied = 1 OR log_s <= ln({float(q)!r}) + {LOG_TOLERANCE}) AS value
+    FROM survival GROUP BY {g}
+    """
 
 
 def _finite(value: float) -> float:

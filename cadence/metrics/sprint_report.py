@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cadence.metrics.feedback import feedback as feedback_frame
-from cadence.metrics.feedback import feedback_events, start_sprints
-from cadence.metrics.km import km_quantile
+from cadence.metrics.feedback import feedback_events, item_feedback, start_sprints
+from cadence.metrics.km import km_quantile_sql
 from cadence.metrics.learnings import all_learnings
 from cadence.metrics.membership import membership, points_events, sprints_as_of, team_windows
 from cadence.metrics.reconcile import jira_report
-from cadence.metrics.sql import Context
+from cadence.metrics.sql import Context, lit
 from cadence.metrics.timebox import item_timeboxes
 from cadence.metrics.timing import item_ids
 
@@ -136,11 +135,28 @@ def _started_counts(ctx: Context) -> str:
     return f"SELECT sprint_key, count(*) AS items_started FROM {started} WHERE sprint_key IS NOT NULL GROUP BY ALL"
 
 
+LATENCY_MEDIANS = {"feedback_latency_median_h": ("feedback_h", "feedback_event"),
+                   "feedback_observed_median_h": ("observed_h", "observed_event"),
+                   "feedback_review_median_h": ("review_h", "review_event")}
+
+
+def _latency_medians(ctx: Context) -> str:
+    """Per sprint, the Kaplan-Meier median of each latency of the items that started in it (one pass:
+    the three latencies are stacked, one Kaplan-Meier per sprint and latency)."""
+    fb = ctx.ensure("feedback", item_feedback)
+    stacked = " UNION ALL ".join(f"SELECT sprint_key, {lit(name)} AS measure, {dur} AS h, {ev} AS e FROM {fb}"
+                                 for name, (dur, ev) in LATENCY_MEDIANS.items())
+    columns = ", ".join(f"max(value) FILTER (WHERE measure = {lit(name)}) AS {name}" for name in LATENCY_MEDIANS)
+    return (f"SELECT sprint_key, {columns} "
+            f"FROM ({km_quantile_sql(f'({stacked})', ['sprint_key', 'measure'], 'h', 'e', 0.5)}) GROUP BY sprint_key")
+
+
 def _per_sprint(ctx: Context) -> str:
     sp = ctx.ensure("sprints", sprints_as_of)
     c, tb, ln = (ctx.ensure(n, f) for n, f in (("counts", _counts), ("tb_counts", _timebox_counts),
                                                ("ln_counts", _learning_counts)))
     fe, st = ctx.ensure("fb_event_sprint", _event_sprints), ctx.ensure("st_counts", _started_counts)
+    med = ctx.ensure("latency_medians", _latency_medians)
     ctx.ensure("points", points_events)  # builds _cad_points_before too
     before, ids = "_cad_points_before", ctx.ensure("ids", item_ids)
     n = lambda col: f"CASE WHEN sp.completion IS NOT NULL THEN coalesce({col}, 0) END"  # noqa: E731
@@ -162,10 +178,11 @@ def _per_sprint(ctx: Context) -> str:
         {n('c.completed')} / sp.weeks AS throughput_per_week,
         {n('fe.feedback_events')} AS feedback_events, {n('fe.feedback_events')} / sp.weeks AS feedback_events_per_week,
         {n('c.added')} / sp.weeks AS scope_added_per_week, {n('st.items_started')} AS items_started,
-        sp.cadence, sp.length_mismatch, sp.sprint_key, sp.source
+        sp.cadence, sp.length_mismatch, sp.sprint_key, sp.source,
+        {', '.join(f'med.{name}' for name in LATENCY_MEDIANS)}
     FROM {sp} sp
     LEFT JOIN {c} c USING (sprint_key) LEFT JOIN {tb} tb USING (sprint_key) LEFT JOIN {ln} ln USING (sprint_key)
-    LEFT JOIN {fe} fe USING (sprint_key) LEFT JOIN {st} st USING (sprint_key)
+    LEFT JOIN {fe} fe USING (sprint_key) LEFT JOIN {st} st USING (sprint_key) LEFT JOIN {med} med USING (sprint_key)
     LEFT JOIN (SELECT DISTINCT it.source, it.team FROM {before} b JOIN {ids} i USING (iid)
                JOIN items it USING (source, key) WHERE b.points_known)
         known ON known.source = sp.source AND known.team = sp.team
@@ -176,14 +193,8 @@ def _per_sprint(ctx: Context) -> str:
 def by_sprint(ctx: Context) -> pd.DataFrame:
     """The ``cadence metrics --by sprint`` table: PRODUCT.md's columns in order, then extras."""
     frame = ctx.df(_per_sprint(ctx))
-    latency = feedback_frame(ctx)
-    for column, (dur, ev) in {
-        "feedback_latency_median_h": ("feedback_h", "feedback_event"),
-        "feedback_observed_median_h": ("observed_h", "observed_event"),
-        "feedback_review_median_h": ("review_h", "review_event"),
-    }.items():
-        medians = km_quantile(latency["sprint_key"], latency[dur], latency[ev], 0.5)
-        frame[column] = frame["sprint_key"].map(medians).astype(float)
+    for column in LATENCY_MEDIANS:
+        frame[column] = frame[column].astype(float)
     frame["cadence_weeks"] = frame["cadence_weeks"].astype("Int64")
     for column in ("committed", "added", "removed", "completed", "carried_over", "timebox_overruns", "learnings",
                    "timeboxes", "feedback_events", "items_started"):
