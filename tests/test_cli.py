@@ -71,6 +71,12 @@ def test_failures_exit_1_with_one_line_on_stderr(args, message, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_bad_memory_limit_is_one_line(demo_db):
+    result = run("metrics", "--db", str(demo_db), env={"CADENCE_MEMORY_LIMIT": "plenty"})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == "cadence: CADENCE_MEMORY_LIMIT='plenty' is not a memory size (for example 2GB or 500MB)"
+
+
 def test_import_reports_rejected_lines_and_loads_the_rest(tmp_path):
     path = tmp_path / "items.jsonl"
     path.write_text('{"source": "t", "key": "A-1"}\n{"source": "t"}\n')

@@ -144,3 +144,29 @@ def test_a_missing_file_is_not_created_by_a_read(tmp_path):
     with pytest.raises(WarehouseError, match="no warehouse"):
         cadence.open(missing)
     assert not missing.exists()
+
+
+def _memory_limit(db_path) -> str:
+    with connect(db_path) as con:
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+def test_duckdb_memory_is_capped_at_1gb_unless_the_environment_says_otherwise(db_path, monkeypatch):
+    # Expected values from DuckDB's documentation: a size in GB is 1000^3 bytes, and DuckDB shows
+    # settings in binary units (1GB = 953.6 MiB, 2GB = 1.8 GiB); its own default is 80% of RAM.
+    with connect(db_path, read_only=False):
+        pass
+    monkeypatch.delenv("CADENCE_MEMORY_LIMIT", raising=False)
+    assert _memory_limit(db_path) == "953.6 MiB"
+    monkeypatch.setenv("CADENCE_MEMORY_LIMIT", "2GB")
+    assert _memory_limit(db_path) == "1.8 GiB"
+    monkeypatch.setenv("CADENCE_MEMORY_LIMIT", "default")
+    assert _memory_limit(db_path) not in ("953.6 MiB", "1.8 GiB")
+
+
+@pytest.mark.parametrize("value", ["lots", "1GB'; DROP TABLE items; --", "-5GB"])
+def test_a_memory_limit_that_is_not_a_size_is_one_clear_error(db_path, monkeypatch, value):
+    monkeypatch.setenv("CADENCE_MEMORY_LIMIT", value)
+    with pytest.raises(WarehouseError, match="CADENCE_MEMORY_LIMIT=.* is not a memory size"):
+        with connect(db_path, read_only=False):
+            pass
