@@ -16,11 +16,19 @@ KINDS = {"headline": ("feedback_h", "feedback_event"), "observed": ("observed_h"
          "review": ("review_h", "review_event")}
 
 
+# A survival within this of q (in log) counts as reached. "The first time the survival is q or below"
+# then holds at an exact tie (4/8, or 3/4 * 2/3 = 1/2) whatever order an engine adds the logs in;
+# lifelines, adding log(1 - d/n), lands a rounding error either side of q there.
+LOG_TOLERANCE = 1e-9
+
+
 def km_quantile(groups: pd.Series, durations: pd.Series, events: pd.Series, q: float = 0.5) -> pd.Series:
     """First time at which each group's Kaplan-Meier survival drops to ``q`` or below.
 
-    Computed as lifelines does (exp of the cumulative log), so it equals
-    ``KaplanMeierFitter().fit(...).percentile(q)`` wherever that is finite.
+    Computed as lifelines does (the cumulative log), so it equals
+    ``KaplanMeierFitter().fit(...).percentile(q)`` wherever that is finite, except at an exact tie
+    (a survival of exactly q, such as 4/8), which counts as reached here and which lifelines decides
+    by rounding (see ``LOG_TOLERANCE``).
     """
     frame = pd.DataFrame({"g": groups.to_numpy(), "t": durations.to_numpy(dtype=float),
                           "e": events.to_numpy(dtype=bool)}).dropna(subset=["g", "t"])
@@ -32,16 +40,10 @@ def km_quantile(groups: pd.Series, durations: pd.Series, events: pd.Series, q: f
     with np.errstate(divide="ignore", invalid="ignore"):
         step = np.log((at_risk - agg["d"]).to_numpy(dtype=float)) - np.log(at_risk.to_numpy(dtype=float))
     agg["log_s"] = step
-    agg["s"] = np.exp(agg.groupby("g", sort=False)["log_s"].cumsum())
-    reached = agg[agg["s"] <= q]
+    reached = agg[agg.groupby("g", sort=False)["log_s"].cumsum() <= np.log(q) + LOG_TOLERANCE]
     result = reached.groupby("g")["t"].min()
     all_groups = pd.Index(frame["g"].unique())
     return result.reindex(all_groups)
-
-
-# A survival within this of q (in log) counts as reached: an exact tie such as 3/4 * 2/3 = 1/2 must
-# not be decided by the order in which an engine adds the logs.
-LOG_TOLERANCE = 1e-9
 
 
 def km_quantile_sql(relation: str, groups: list[str], duration: str, event: str, q: float = 0.5) -> str:

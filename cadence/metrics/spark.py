@@ -1,7 +1,9 @@
 """The Spark engine: the metric SQL through sqlglot and ``spark_sql``'s rewrites, on a SparkSession.
 
 - Each intermediate ``_cad_*`` table is a local checkpoint (computed once, lineage cut, kept on
-  the executors) behind a temp view, dropped when the metric call ends.
+  the executors) behind a temp view, dropped when the metric call ends. Measured on 20k items in
+  local[2]: eager checkpoints 34 s for the sprint report, lazy ``cache()`` 197 s and plain views
+  110 s (without the cut, every later stage re-plans and re-runs the whole chain before it).
 - Frames the metrics compute in pandas (the working-time maths of timeboxes) go back to Spark
   through Arrow; they are per item, not per event.
 - Results come back to the driver through Arrow. Every instant is a UTC-aware timestamp, as on

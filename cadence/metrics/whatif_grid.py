@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cadence.metrics.km import LOG_TOLERANCE
+
 NAT = np.iinfo(np.int64).min
 DAY_NS = 86_400 * 10**9
 WEEK_NS = 7 * DAY_NS
@@ -107,9 +109,10 @@ def km_median(hours: np.ndarray, events: np.ndarray, counts: np.ndarray, q: floa
 
     ``hours`` and ``events`` are M items; ``counts`` (S, M, int32, C order) how often each item is
     in each of S samples (a bootstrap resample is a set of multiplicities), so the items are sorted
-    once, not per sample. Computed per tie group as ``km.km_quantile`` (and lifelines) do: exp of
-    the cumulative sum of log((at risk - events) / at risk). The curve drops only at groups with an
-    event, and on a tie events sort first, so one cumulative sum of the counts gives both.
+    once, not per sample. Computed per tie group as ``km.km_quantile`` does: the cumulative sum of
+    log((at risk - events) / at risk) against log(q), an exact tie with ``q`` reached. The curve drops
+    only at groups with an event, and on a tie events sort first, so one cumulative sum of the counts
+    gives both.
     NaN where the curve never reaches ``q``.
     """
     if not events.any():
@@ -131,7 +134,7 @@ def km_median(hours: np.ndarray, events: np.ndarray, counts: np.ndarray, q: floa
     # A group without deaths steps by x - x = 0 exactly; NaN once nobody is at risk (no more drops).
     with np.errstate(divide="ignore", invalid="ignore"):
         step = np.log(left, dtype=float) - np.log(at_risk, dtype=float)
-        reached = np.exp(np.cumsum(step, axis=1)) <= q
+        reached = np.cumsum(step, axis=1) <= np.log(q) + LOG_TOLERANCE  # an exact tie is reached
     return np.where(reached.any(axis=1), d[first][np.argmax(reached, axis=1)], np.nan)
 
 
